@@ -1,0 +1,126 @@
+"""The one entry point the CLI, batch and tests share: :func:`analyze`.
+
+video -> pose.extract -> signals.clean -> view.classify -> events.detect -> metrics.compute
+-> rules.evaluate.  Each stage is a function from plain data to plain data; reports and the
+annotated video are written from the resulting :class:`Analysis`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from formcheck import events as events_mod
+from formcheck import metrics as metrics_mod
+from formcheck import signals, view
+from formcheck.errors import NoRunnerError
+from formcheck.pose import PoseSeries, extract
+from formcheck.results import MetricSummary, Status
+
+
+@dataclass(frozen=True)
+class Options:
+    """User settings for one analysis (all optional).
+
+    Attributes:
+        model: pose model bundle path (None = packaged model).
+        slowmo: slow-motion factor of the clip (2 = plays at half speed).
+        view, direction, setting, gait: override the automatic classification.
+        height_cm: runner's height, to report vertical oscillation in cm.
+        start_s, end_s: analyse only this window (real time, s).
+        rules: rules TOML path (None = packaged rules).
+        model_side_px: longest side of frames handed to the model.
+        num_poses: people the model may return per frame.
+    """
+
+    model: str | None = None
+    slowmo: float = 1.0
+    view: str | None = None
+    direction: str | None = None
+    setting: str | None = None
+    gait: str | None = None
+    height_cm: float | None = None
+    start_s: float | None = None
+    end_s: float | None = None
+    rules: str | None = None
+    model_side_px: int | None = 640
+    num_poses: int = 1
+
+    def to_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything one analysis produced."""
+
+    source: str
+    options: Options
+    pose: PoseSeries
+    clean: signals.CleanSeries
+    view: view.ViewInfo
+    events: events_mod.Events
+    metrics: metrics_mod.Metrics
+    findings: list = field(default_factory=list)
+    rules: object | None = None
+    warnings: tuple[str, ...] = ()
+
+
+def run_pose(path: str | os.PathLike[str], options: Options, progress: bool | None = None
+             ) -> PoseSeries:
+    """Pose stage only."""
+    return extract(path, model_path=options.model, slowmo=options.slowmo,
+                   model_side_px=options.model_side_px, num_poses=options.num_poses,
+                   progress=progress)
+
+
+def analyze_pose(pose: PoseSeries, options: Options = Options()) -> Analysis:
+    """Run every stage after the pose model on a landmark series."""
+    from formcheck import rules as rules_mod
+
+    if options.slowmo != pose.slowmo:
+        pose = pose.with_slowmo(options.slowmo)
+    if options.start_s is not None or options.end_s is not None:
+        pose = pose.slice(options.start_s, options.end_s)
+    if pose.n_frames == 0 or not pose.detected.any():
+        raise NoRunnerError("no person was found in any frame; is the runner in view?",
+                            pose.source or None)
+    det_rate = pose.detection_rate
+    raw_view = options.view
+    repair = raw_view not in ("front", "back")
+    clean = signals.clean(pose.t_s, pose.xy_px, pose.visibility, repair_identity=repair)
+    vinfo = view.classify(clean, None, view=options.view, direction=options.direction,
+                          setting=options.setting)
+    if vinfo.view in ("front", "back") and repair:
+        # the identity repair is for side views; in front/back views labels are reliable
+        clean = signals.clean(pose.t_s, pose.xy_px, pose.visibility, repair_identity=False)
+    ev = events_mod.detect(clean, vinfo)
+    duty = None
+    if ev.n > 2:
+        ct = ev.to_t_s - ev.ic_t_s
+        st = np.diff(ev.ic_t_s)
+        if np.isfinite(ct).sum() >= 2 and st.size:
+            duty = float(100.0 * np.nanmedian(ct) / (2 * np.median(st)))
+    vinfo = view.with_gait(vinfo, duty, options.gait)
+    met = metrics_mod.compute(clean, vinfo, ev, height_cm=options.height_cm,
+                              detection_rate=det_rate)
+    ruleset = rules_mod.load_rules(Path(options.rules) if options.rules else None)
+    judged = met.summaries
+    if vinfo.gait == "walking":
+        judged = {k: MetricSummary(id=k, value=None, unit=v.unit, status=Status.NOT_MEASURABLE,
+                                   reason="the clip shows walking, not running")
+                  for k, v in met.summaries.items()}
+    findings = rules_mod.evaluate(judged, ruleset)
+    return Analysis(source=pose.source, options=options, pose=pose, clean=clean, view=vinfo,
+                    events=ev, metrics=met, findings=findings, rules=ruleset,
+                    warnings=met.warnings)
+
+
+def analyze(path: str | os.PathLike[str], options: Options = Options(),
+            progress: bool | None = None) -> Analysis:
+    """Analyse a running video end to end."""
+    pose = run_pose(path, options, progress=progress)
+    return analyze_pose(pose, replace(options, slowmo=options.slowmo))

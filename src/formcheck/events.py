@@ -1,0 +1,290 @@
+"""Gait events: initial contact (IC) and toe-off (TO) of each foot.
+
+Definitions (research.md): IC is the first foot-ground contact of a step, TO the instant the
+foot leaves the ground; a step runs from IC of one foot to IC of the other, a stride from IC to
+the next IC of the same foot.
+
+Method.  The step frequency is first found from the spectrum (0.25-4.5 Hz, a wide band so slowed
+clips are not read at a harmonic) of three signals that do not depend on left/right labels:
+the pelvis vertical position (one bounce per step), the unsigned horizontal distance between
+the ankles and the forward-most foot relative to the hip.  Events are then anchored on that
+rhythm:
+
+* side and oblique views: the forward-most of the two feet relative to the hip midpoint peaks
+  once per step, at or just before IC (on a treadmill the stance foot then moves backwards at
+  belt speed; overground the hip moves past it).  Peaks closer than a fraction of the spectral
+  step period are merged (refractory window in real time).
+* front and back views: each foot's highest point in swing is the anchor.
+
+Each anchor is refined with the foot's vertical motion: IC is when the foot's lowest point
+(heel or toe, whichever is lower in the image) comes within a tolerance of that step's ground
+level; TO is when it rises above it again.  Steps must alternate feet and have durations close
+to the clip's median; inconsistent steps are rejected, not guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import find_peaks, periodogram
+
+from formcheck.config import settings
+from formcheck.landmarks import (
+    L_ANKLE,
+    L_HEEL,
+    L_HIP,
+    L_TOE,
+    R_ANKLE,
+    R_HEEL,
+    R_HIP,
+    R_TOE,
+)
+from formcheck.signals import CleanSeries
+from formcheck.view import ViewInfo
+
+FEET = ("L", "R")
+_FOOT = {"L": (L_ANKLE, L_HEEL, L_TOE), "R": (R_ANKLE, R_HEEL, R_TOE)}
+
+
+@dataclass(frozen=True)
+class Events:
+    """Gait events of a clip, one entry per detected step (IC order).
+
+    Attributes:
+        ic_t_s: [K] initial-contact times (s, real time).
+        foot: [K] "L" or "R": the runner's side, alternating within runs of valid steps.
+        chain: [K] "L" or "R": which (identity-repaired) leg's landmarks belong to the landing
+            foot: the forward-most one at the anchor, whatever its label.
+        label_agreement: share of steps whose landmark label agrees with ``foot``.
+        to_t_s: [K] toe-off of the same foot after each IC (s); NaN if not found.
+        anchor_t_s: [K] time of the rhythm anchor of each step (forward-most foot peak in side
+            views, highest foot lift in front views): less noisy than IC for timing.
+        ic_refined: [K] True where IC was refined from vertical foot motion.
+        valid: [K] step i (from IC i-1 to IC i) passes the alternation and duration checks
+            (valid[0] is about IC 0 only: its anchor was found and refined).
+        step_hz_spectral: step frequency from the spectrum (Hz, real time), NaN if none.
+        spectral_peak_ratio: peak power over median in-band power (rhythm clarity).
+        ground_y_px: [K] ground level used for each step (image y, px).
+        n_rejected: number of steps rejected by the checks.
+        notes: human-readable notes on what was rejected and why.
+    """
+
+    ic_t_s: np.ndarray
+    foot: np.ndarray
+    chain: np.ndarray
+    label_agreement: float
+    to_t_s: np.ndarray
+    anchor_t_s: np.ndarray
+    ic_refined: np.ndarray
+    valid: np.ndarray
+    step_hz_spectral: float
+    spectral_peak_ratio: float
+    ground_y_px: np.ndarray
+    n_rejected: int
+    notes: tuple[str, ...] = ()
+
+    @property
+    def n(self) -> int:
+        return int(self.ic_t_s.shape[0])
+
+    @staticmethod
+    def empty(step_hz: float = float("nan"), ratio: float = 0.0, note: str = "") -> Events:
+        z = np.zeros(0)
+        return Events(z, np.zeros(0, dtype="<U1"), np.zeros(0, dtype="<U1"), 0.0, z, z, np.zeros(0, bool), np.zeros(0, bool),
+                      step_hz, ratio, z, 0, (note,) if note else ())
+
+
+def _fill(x: np.ndarray) -> np.ndarray | None:
+    """Linear-fill NaNs for spectral use; None if under 60 % of samples are finite."""
+    ok = np.isfinite(x)
+    if ok.mean() < 0.6 or ok.sum() < 8:
+        return None
+    i = np.arange(x.size)
+    return np.interp(i, i[ok], x[ok])
+
+
+def step_frequency(signals: list[np.ndarray], fs: float) -> tuple[float, float]:
+    """Dominant step frequency (Hz) of label-free gait signals sampled at ``fs`` Hz.
+
+    The normalised periodograms (Hann window, zero-padded) of the signals are summed and the
+    highest peak inside the configured band is taken.  Returns (frequency, peak / median
+    in-band power); (nan, 0) if no signal is usable.
+    """
+    cfg = settings()["spectrum"]
+    total = None
+    freqs = None
+    for s in signals:
+        f = _fill(s)
+        if f is None:
+            continue
+        f = f - np.mean(f)
+        nfft = max(4096, int(2 ** np.ceil(np.log2(f.size * 8))))
+        fr, p = periodogram(f, fs=fs, window="hann", nfft=nfft, detrend="linear")
+        band = (fr >= cfg["min_hz"]) & (fr <= cfg["max_hz"])
+        if not band.any() or p[band].max() <= 0:
+            continue
+        p = p / p[band].max()
+        total = p if total is None else total + p
+        freqs = fr
+    if total is None or freqs is None:
+        return float("nan"), 0.0
+    band = (freqs >= cfg["min_hz"]) & (freqs <= cfg["max_hz"])
+    fb, pb = freqs[band], total[band]
+    k = int(np.argmax(pb))
+    ratio = float(pb[k] / max(np.median(pb), 1e-12))
+    return float(fb[k]), ratio
+
+
+def _alternate(chain: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, float]:
+    """Side labels that alternate within runs of consecutive valid steps, with the parity
+    that agrees with most landmark labels; returns (labels, share of agreement)."""
+    k = chain.size
+    out = chain.copy()
+    agree = 0
+    start = 0
+    while start < k:
+        end = start + 1
+        while end < k and valid[end]:
+            end += 1
+        seg = chain[start:end]
+        alt = np.array(["L" if (i % 2 == 0) else "R" for i in range(end - start)])
+        flip = np.where(alt == "L", "R", "L")
+        a, b = int((seg == alt).sum()), int((seg == flip).sum())
+        out[start:end] = alt if a >= b else flip
+        agree += max(a, b)
+        start = end
+    return out, (agree / k if k else 0.0)
+
+
+def _crossing(t: np.ndarray, y: np.ndarray, i: int, level: float) -> float:
+    """Time where y crosses ``level`` between samples i-1 and i (linear interpolation)."""
+    if i <= 0 or not np.isfinite(y[i - 1]) or y[i] == y[i - 1]:
+        return float(t[i])
+    a = (level - y[i - 1]) / (y[i] - y[i - 1])
+    return float(t[i - 1] + np.clip(a, 0.0, 1.0) * (t[i] - t[i - 1]))
+
+
+def detect(clean: CleanSeries, view: ViewInfo) -> Events:
+    """Detect initial contacts and toe-offs (see module docstring)."""
+    cfg = settings()["events"]
+    xy, t, fs = clean.xy_px, clean.t_s, clean.fps
+    leg = view.leg_length_px
+    if clean.n < 8 or not np.isfinite(leg) or leg <= 0:
+        return Events.empty(note="too few frames with a visible runner to find steps")
+    hip = (xy[:, L_HIP] + xy[:, R_HIP]) / 2.0
+    d = view.sign
+    fwd = {}
+    low = {}
+    for s in FEET:
+        a, h, k = _FOOT[s]
+        fwd[s] = d * (xy[:, a, 0] - hip[:, 0]) / leg
+        low[s] = np.fmax(xy[:, h, 1], xy[:, k, 1])  # lowest point of the foot (image y down)
+    with np.errstate(invalid="ignore"):
+        lead = np.fmax(fwd["L"], fwd["R"])
+        sep = np.abs(xy[:, L_ANKLE, 0] - xy[:, R_ANKLE, 0]) / leg
+    sagittal = view.view in ("side", "oblique")
+    spec_signals = [hip[:, 1] / leg, sep] + ([lead] if sagittal else
+                                           [low["L"] / leg, low["R"] / leg])
+    f0, ratio = step_frequency(spec_signals, fs)
+    if not np.isfinite(f0):
+        return Events.empty(note="the runner is not visible long enough to find a rhythm")
+    period = fs / f0  # samples per step
+    dist = max(1, int(cfg["refractory_step_fraction"] * period))
+    anchors: list[tuple[int, str]] = []
+    if sagittal:
+        lf = np.where(np.isfinite(lead), lead, -np.inf)
+        peaks, _ = find_peaks(np.nan_to_num(lf, neginf=np.nanmin(lead) if np.isfinite(
+            lead).any() else 0.0), distance=dist, prominence=0.1)
+        for p in peaks:
+            if not np.isfinite(lead[p]):
+                continue
+            fl, fr = fwd["L"][p], fwd["R"][p]
+            foot = "L" if (np.nan_to_num(fl, nan=-9) >= np.nan_to_num(fr, nan=-9)) else "R"
+            anchors.append((int(p), foot))
+    else:
+        for s in FEET:
+            lift = -low[s] / leg
+            fill = np.where(np.isfinite(lift), lift, np.nanmin(lift) if np.isfinite(
+                lift).any() else 0.0)
+            peaks, _ = find_peaks(fill, distance=max(1, int(1.2 * period)), prominence=0.03)
+            anchors += [(int(p), s) for p in peaks if np.isfinite(lift[p])]
+        anchors.sort()
+    tol = cfg["ground_tolerance_leg"] * leg
+    ic, anc, feet, to, refined, ground = [], [], [], [], [], []
+    n = clean.n
+    for p, s in anchors:
+        y = low[s]
+        # ground level: the foot's lowest position over the stance that follows the anchor
+        a0 = p if sagittal else p + int(0.2 * period)
+        win = y[max(0, a0): min(n, a0 + int(1.0 * period) + 1)]
+        if not np.isfinite(win).any():
+            continue
+        g = float(np.nanmax(win))
+        reach = 0.6 if sagittal else 1.0
+        lo, hi = max(1, p - int(0.15 * period)), min(n - 1, p + int(reach * period))
+        t_ic, ok_ic, i_ic = float(t[p]), False, p
+        for i in range(lo, hi + 1):
+            if np.isfinite(y[i]) and y[i] >= g - tol:
+                t_ic, ok_ic, i_ic = _crossing(t, y, i, g - tol), True, i
+                break
+        t_to = float("nan")
+        start = i_ic + max(1, int(0.15 * period))
+        for i in range(start, min(n, i_ic + int(1.6 * period) + 1)):
+            if not np.isfinite(y[i]):
+                break
+            if y[i] < g - tol:
+                t_to = max(_crossing(t, -y, i, -(g - tol)), float(t[start]))
+                break
+        if not ok_ic:
+            continue  # the foot never reached the ground near this peak: not a contact
+        ic.append(t_ic)
+        anc.append(float(t[p]))
+        feet.append(s)
+        to.append(t_to)
+        refined.append(ok_ic)
+        ground.append(g)
+    if not ic:
+        return Events.empty(f0, ratio, "no foot contacts found")
+    order = np.argsort(ic)
+    ic_a = np.asarray(ic)[order]
+    anc_a = np.asarray(anc)[order]
+    feet_a = np.asarray(feet)[order]
+    to_a = np.asarray(to)[order]
+    ref_a = np.asarray(refined)[order]
+    g_a = np.asarray(ground)[order]
+    # merge anchors that refined to (nearly) the same contact
+    keep = np.ones(ic_a.size, bool)
+    for i in range(1, ic_a.size):
+        if ic_a[i] - ic_a[i - 1] < cfg["refractory_step_fraction"] / f0 * 0.5:
+            keep[i] = False
+    ic_a, anc_a, feet_a, to_a, ref_a, g_a = (x[keep] for x in (ic_a, anc_a, feet_a, to_a, ref_a,
+                                                                g_a))
+    # consistency checks: timing first (labels do not matter for it) ...
+    valid = ref_a.copy()
+    notes = []
+    step_t = np.diff(ic_a)
+    if step_t.size:
+        med = float(np.median(step_t))
+        bad_dur = np.abs(step_t - med) > cfg["step_time_tolerance"] * med
+        valid[1:] &= ~bad_dur
+        if bad_dur.any():
+            notes.append(f"{int(bad_dur.sum())} step(s) rejected: duration far from the median "
+                         f"step time ({med * 1000:.0f} ms)")
+    # ... then sides: feet alternate, so within each run of consecutive valid steps the side
+    # labels follow parity; the parity is the one most raw labels agree with.
+    chain = feet_a.copy()
+    foot_lab, agree = _alternate(chain, valid)
+    if agree < 0.8 and sagittal:
+        notes.append(f"left/right labels agree with alternation in only {100 * agree:.0f} % of "
+                     "steps: per-side values are uncertain")
+    # a toe-off must come before the same foot's next contact
+    for i in range(ic_a.size):
+        nxt = [j for j in range(i + 1, ic_a.size) if chain[j] == chain[i]]
+        if nxt and np.isfinite(to_a[i]) and to_a[i] >= ic_a[nxt[0]]:
+            to_a[i] = np.nan
+    return Events(ic_t_s=ic_a, foot=foot_lab, chain=chain, label_agreement=agree,
+                  to_t_s=to_a, anchor_t_s=anc_a, ic_refined=ref_a, valid=valid,
+                  step_hz_spectral=f0, spectral_peak_ratio=ratio, ground_y_px=g_a,
+                  n_rejected=int((~valid[1:]).sum()) if valid.size > 1 else 0,
+                  notes=tuple(notes))

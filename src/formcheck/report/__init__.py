@@ -1,0 +1,106 @@
+"""Reports: report.json (versioned, with a JSON Schema), metrics.json, steps.csv, landmarks,
+report.html and the terminal summary, all built from one :class:`~formcheck.api.Analysis`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from formcheck import __version__
+
+SCHEMA_NAME = "formcheck.report"
+SCHEMA_VERSION = "1.0"
+
+
+def _clean(o: Any) -> Any:
+    """Make numpy values JSON-serialisable and NaN -> None (deterministically)."""
+    if isinstance(o, dict):
+        return {str(k): _clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean(v) for v in o]
+    if isinstance(o, np.ndarray):
+        return _clean(o.tolist())
+    if isinstance(o, (np.floating, float)):
+        f = float(o)
+        return None if not np.isfinite(f) else round(f, 4)
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.bool_,)):
+        return bool(o)
+    if isinstance(o, np.str_):
+        return str(o)
+    if hasattr(o, "value") and hasattr(o, "name") and not isinstance(o, (str, int)):
+        return o.value
+    return o
+
+
+def file_sha256(path: str | Path) -> str | None:
+    p = Path(path)
+    if not p.is_file():
+        return None
+    h = hashlib.sha256()
+    with open(p, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def build_report(analysis: Any, video_info: dict[str, Any] | None = None,
+                 timestamp: bool = True) -> dict[str, Any]:
+    """The report.json document (see ``report.schema.json``)."""
+    a = analysis
+    pose, ev, met = a.pose, a.events, a.metrics
+    findings = [f.to_dict() for f in a.findings]
+    faults = [f for f in a.findings if getattr(f, "is_fault", False)]
+    rep: dict[str, Any] = {
+        "schema": SCHEMA_NAME,
+        "schema_version": SCHEMA_VERSION,
+        "formcheck_version": __version__,
+        "source": {
+            "file": Path(a.source).name if a.source else "",
+            "sha256": file_sha256(a.source) if a.source else None,
+            "video": video_info or {},
+        },
+        "options": {k: v for k, v in a.options.to_dict().items() if k != "model"},
+        "view": a.view.to_dict(),
+        "quality": {
+            "n_frames": pose.n_frames,
+            "detection_rate": pose.detection_rate,
+            "fps_real": met.fps_real,
+            "leg_swaps_repaired": a.clean.n_swaps_repaired,
+            "outliers_rejected": a.clean.n_outliers,
+            "steps_detected": ev.n,
+            "steps_rejected": ev.n_rejected,
+            "side_label_agreement": ev.label_agreement,
+            "spectral_cadence_spm": 60.0 * ev.step_hz_spectral,
+            "max_people_in_frame": int(pose.n_people.max()) if pose.n_frames else 0,
+        },
+        "metrics": {k: v.to_dict() for k, v in met.summaries.items()},
+        "findings": findings,
+        "summary": {
+            "faults": [{"id": f.id, "severity": f.severity.value} for f in faults],
+            "n_assessed": sum(1 for f in a.findings if f.assessed),
+        },
+        "warnings": list(a.warnings),
+        "safety": a.rules.safety.to_dict() if a.rules is not None else {},
+        "steps": met.steps.rows(),
+    }
+    if timestamp:
+        rep["created_utc"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _clean(rep)
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of report.json."""
+    text = resources.files("formcheck").joinpath("report.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False, allow_nan=False) + "\n"

@@ -1,0 +1,93 @@
+"""The short, readable terminal summary of an analysis."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+import click
+
+LABELS = {
+    "cadence_spm": "Cadence",
+    "overstride_pct_leg": "Overstride (heel ahead of hip)",
+    "shank_angle_ic_deg": "Shank angle at contact",
+    "knee_flexion_ic_deg": "Knee flexion at contact",
+    "foot_strike_angle_deg": "Foot-strike angle",
+    "heel_strike_share_pct": "Heel-strike steps",
+    "trunk_lean_deg": "Trunk lean (+ forward)",
+    "arm_cross_share_pct": "Arm crosses midline",
+    "contact_time_ms": "Ground contact time",
+    "duty_factor_pct": "Duty factor",
+    "vertical_oscillation_pct_leg": "Vertical oscillation",
+    "vertical_oscillation_cm": "Vertical oscillation",
+    "knee_flexion_midstance_deg": "Knee flexion in stance",
+    "step_time_asymmetry_pct": "Step-time asymmetry L/R",
+    "contact_time_asymmetry_pct": "Contact-time asymmetry L/R",
+}
+SEV_STYLE = {"marked": ("MARKED", "red"), "mild": ("mild", "yellow"), "none": ("ok", "green")}
+
+
+def _fmt(v: float | None, unit: str) -> str:
+    if v is None:
+        return "-"
+    nd = 0 if unit in ("ms",) else 1
+    return f"{v:.{nd}f} {unit}"
+
+
+def summary_text(rep: dict[str, Any], color: bool = False, width: int = 92) -> str:
+    """Render report.json as a terminal summary."""
+
+    def st(text: str, **kw: Any) -> str:
+        return click.style(text, **kw) if color else text
+
+    v, q = rep["view"], rep["quality"]
+    lines = [st(f"formcheck {rep['formcheck_version']}: {rep['source']['file']}", bold=True)]
+    lines.append(
+        f"View: {v['view']} (runner faces {v['direction']}), {v['setting']}, {v['gait']}; "
+        f"{q['n_frames']} frames at {q['fps_real'] or 0:.1f} fps real time; runner found in "
+        f"{100 * q['detection_rate']:.0f} % of frames; {q['steps_detected']} steps "
+        f"({q.get('steps_rejected', 0)} rejected)")
+    for w in rep["warnings"]:
+        lines.append(st("! " + w, fg="yellow"))
+    lines.append("")
+    lines.append(st(f"{'Metric':<30} {'Value':>18} {'Spread':>9} {'Steps':>6}  Status", bold=True))
+    for mid, label in LABELS.items():
+        m = rep["metrics"].get(mid)
+        if m is None:
+            continue
+        if mid == "vertical_oscillation_cm" and m["value"] is None:
+            continue
+        status = m["status"].replace("_", " ")
+        if m["status"] != "measured":
+            status += f": {m['reason']}"
+        val = _fmt(m["value"], m["unit"])
+        spread = "" if m["spread"] is None else f"{m['spread']:.1f}"
+        row = f"{label:<30} {val:>18} {spread:>9} {m['n_steps']:>6}  "
+        lines.append(row + textwrap.shorten(status, max(20, width - len(row)), placeholder="..."))
+    lines.append("")
+    lines.append(st("Findings", bold=True))
+    assessed = [f for f in rep["findings"] if f["assessed"]]
+    order = {"marked": 0, "mild": 1, "none": 2}
+    for f in sorted(assessed, key=lambda f: order[f["severity"]]):
+        tag, colour = SEV_STYLE[f["severity"]]
+        conf = " (low confidence)" if f["confidence"] == "low" else ""
+        lines.append(f"  {st(f'[{tag}]', fg=colour, bold=True)} {f['title']}: {f['comparison']}"
+                     f"{conf}")
+        if f["severity"] != "none":
+            adv = f["advice"]
+            for key, name in (("what", "Change"), ("cue", "Cue"), ("drill", "Drill")):
+                if adv.get(key):
+                    lines.extend(textwrap.wrap(f"{name}: {adv[key]}", width,
+                                               initial_indent="      ",
+                                               subsequent_indent="      "))
+        elif f.get("note"):
+            lines.extend(textwrap.wrap(f["note"], width, initial_indent="      ",
+                                       subsequent_indent="      "))
+    na = [f for f in rep["findings"] if not f["assessed"]]
+    if na:
+        lines.append("  Not assessed: " + "; ".join(f"{f['title']} ({f['reason']})" for f in na))
+    s = rep.get("safety") or {}
+    if s.get("disclaimer"):
+        lines.append("")
+        lines.extend(textwrap.wrap(s["disclaimer"], width))
+    return "\n".join(lines)

@@ -1,0 +1,53 @@
+"""Write every output of one analysis into a folder (atomically, via outputs.staged_dir)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from formcheck.outputs import staged_dir
+from formcheck.report import build_report, dumps
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """What to write besides the JSON/CSV reports."""
+
+    html: bool = True
+    video: bool = True
+    max_video_side_px: int = 1080
+    slowmo_contacts: bool = False
+    frames: bool = False
+    force: bool = False
+
+
+def write_outputs(analysis: Any, outdir: str | Path, video_info: dict[str, Any] | None,
+                  opts: OutputOptions = OutputOptions(), progress: bool | None = None
+                  ) -> dict[str, Any]:
+    """Write report.json, metrics.json, steps.csv, landmarks.npz/.csv, report.html and
+    annotated.mp4 to ``outdir``; returns the report document."""
+    rep = build_report(analysis, video_info)
+    with staged_dir(outdir, force=opts.force) as tmp:
+        (tmp / "report.json").write_text(dumps(rep), encoding="utf-8")
+        metrics_doc = {k: rep[k] for k in ("schema_version", "source", "view", "quality",
+                                           "metrics", "warnings")}
+        (tmp / "metrics.json").write_text(json.dumps(metrics_doc, indent=2) + "\n",
+                                          encoding="utf-8")
+        analysis.metrics.steps.to_csv(tmp / "steps.csv")
+        analysis.pose.save(tmp / "landmarks.npz")
+        analysis.pose.to_csv(tmp / "landmarks.csv")
+        if opts.html:
+            from formcheck.report import html
+
+            html.write_html(analysis, rep, tmp / "report.html")
+        if opts.video and analysis.source and Path(analysis.source).is_file():
+            from formcheck import annotate
+
+            annotate.write_annotated(analysis, rep, tmp / "annotated.mp4",
+                                     max_side_px=opts.max_video_side_px,
+                                     slowmo_contacts=opts.slowmo_contacts,
+                                     frames_dir=(tmp / "frames") if opts.frames else None,
+                                     progress=progress)
+    return rep

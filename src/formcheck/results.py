@@ -1,0 +1,73 @@
+"""Plain result types passed between the metrics, rules and report stages.
+
+Every metric carries a :class:`Status`: ``measured``, ``low_confidence`` (a number is given,
+with the reason it should be read with care) or ``not_measurable`` (no number, with the reason:
+camera view, too few steps, occlusion, frame rate).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Status(str, Enum):
+    MEASURED = "measured"
+    LOW_CONFIDENCE = "low_confidence"
+    NOT_MEASURABLE = "not_measurable"
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    """One metric summarised over a clip.
+
+    Attributes:
+        id: metric identifier, e.g. ``"cadence_spm"`` (unit in the name).
+        value: clip-level value (median over steps, or a whole-clip estimate); ``None`` when
+            not measurable.
+        unit: unit string, e.g. ``"steps/min"``, ``"deg"``, ``"% leg length"``.
+        status: measured / low_confidence / not_measurable.
+        reason: why the status is not ``measured`` (empty when it is).
+        spread: inter-quartile range over steps (same unit), or ``None``.
+        n_steps: number of steps (or samples) behind the value.
+        per_side: median per side, ``{"L": v, "R": v}`` (runner's left/right), where defined.
+        evidence_t_s: times (s) of the steps that support the value, for the report.
+        extra: small extra facts (e.g. share of heel-strike steps, target cadence).
+    """
+
+    id: str
+    value: float | None
+    unit: str
+    status: Status
+    reason: str = ""
+    spread: float | None = None
+    n_steps: int = 0
+    per_side: dict[str, float | None] = field(default_factory=dict)
+    evidence_t_s: tuple[float, ...] = ()
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def usable(self) -> bool:
+        """True when a number is available (measured or low confidence)."""
+        return self.value is not None and self.status is not Status.NOT_MEASURABLE
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "value": None if self.value is None else round(float(self.value), 3),
+            "unit": self.unit,
+            "status": self.status.value,
+            "reason": self.reason,
+            "spread": None if self.spread is None else round(float(self.spread), 3),
+            "n_steps": int(self.n_steps),
+            "per_side": {
+                k: (None if v is None else round(float(v), 3)) for k, v in self.per_side.items()
+            },
+            "evidence_t_s": [round(float(t), 4) for t in self.evidence_t_s],
+            "extra": self.extra,
+        }
+
+
+def not_measurable(id: str, unit: str, reason: str) -> MetricSummary:
+    """Shorthand for a metric that cannot be measured from this clip."""
+    return MetricSummary(id=id, value=None, unit=unit, status=Status.NOT_MEASURABLE, reason=reason)

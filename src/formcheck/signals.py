@@ -1,0 +1,251 @@
+"""Signal cleaning: left/right identity repair, outlier rejection, short-gap filling, resampling
+to a uniform real-time grid and zero-lag low-pass filtering.  NaN-aware throughout.
+
+Order matters (research.md): identity swaps look like outliers, so legs are re-labelled
+first; then a Hampel filter rejects isolated outliers; gaps up to ``max_gap_s`` are filled by
+linear interpolation while longer gaps stay missing; the series is resampled to a uniform grid
+at the clip's median real frame interval (phone video is often variable-frame-rate) and
+low-passed with a 4th-order Butterworth run forwards and backwards (``scipy.signal.sosfiltfilt``)
+with its cutoff in real-time Hz, so slow-motion and 240 fps clips are smoothed alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy.signal import butter, sosfiltfilt
+
+from formcheck.config import settings
+from formcheck.landmarks import L_HIP, LEFT_SIDE, LEG, R_HIP, RIGHT_SIDE
+
+_LEG_L = np.array(LEG["L"][1:])  # knee, ankle, heel, toe
+_LEG_R = np.array(LEG["R"][1:])
+_LEFT = np.array(LEFT_SIDE)
+_RIGHT = np.array(RIGHT_SIDE)
+
+
+@dataclass(frozen=True)
+class CleanSeries:
+    """Cleaned landmarks on a uniform real-time grid.
+
+    Attributes:
+        t_s: [N] uniform times (s, real time).
+        xy_px: [N, 33, 2] cleaned, filtered landmark positions (NaN where missing).
+        visibility: [N, 33] visibility resampled to the grid (0 where missing).
+        fps: sampling rate of the grid (Hz, real time).
+        leg_swapped: [N] True where the legs' labels were swapped back by the repair.
+        n_swaps_repaired: number of raw frames whose leg labels were corrected.
+        n_outliers: number of coordinates rejected by the Hampel filter.
+    """
+
+    t_s: np.ndarray
+    xy_px: np.ndarray
+    visibility: np.ndarray
+    fps: float
+    leg_swapped: np.ndarray
+    n_swaps_repaired: int
+    n_outliers: int
+
+    @property
+    def n(self) -> int:
+        return int(self.t_s.shape[0])
+
+
+def swap_sides(xy: np.ndarray, legs_only: bool = True) -> np.ndarray:
+    """Swap left/right labels of one frame's landmarks ([33, k] array); returns a copy."""
+    out = xy.copy()
+    a, b = (_LEG_L, _LEG_R) if legs_only else (_LEFT, _RIGHT)
+    out[a], out[b] = xy[b], xy[a]
+    return out
+
+
+def repair_leg_identity(xy_px: np.ndarray) -> np.ndarray:
+    """Decide, per frame, whether MediaPipe swapped the legs' left/right labels.
+
+    A two-state (keep / swap) Viterbi over the frames where the legs were found, whose cost is
+    the squared distance between each leg's knee, ankle, heel and toe (relative to the hip
+    midpoint, in leg lengths) and a constant-velocity prediction from the two previous frames.
+    Each leg thus follows the smoothest path; the global labelling is then chosen to agree with
+    MediaPipe's raw labels in most frames.
+
+    Args:
+        xy_px: [T, 33, 2] raw landmarks.
+
+    Returns:
+        [T] bool, True where the leg labels should be swapped.
+    """
+    T = xy_px.shape[0]
+    swap = np.zeros(T, dtype=bool)
+    hip = (xy_px[:, L_HIP] + xy_px[:, R_HIP]) / 2.0
+    L = xy_px[:, _LEG_L] - hip[:, None, :]
+    R = xy_px[:, _LEG_R] - hip[:, None, :]
+    ok = np.isfinite(L).all(axis=(1, 2)) & np.isfinite(R).all(axis=(1, 2))
+    idx = np.flatnonzero(ok)
+    if idx.size < 3:
+        return swap
+    scale = np.nanmedian(np.linalg.norm(L[idx, 1] - L[idx, 0], axis=1)) * 2.0
+    scale = scale if np.isfinite(scale) and scale > 0 else 1.0
+    A = np.stack([L[idx], R[idx]], axis=1) / scale  # [n, 2(state), 4, 2]: track-1 pos per state
+    B = A[:, ::-1]  # the other track
+    n = idx.size
+    # state k = (s_prev, s_cur) encoded as 2*s_prev + s_cur
+    cost = np.zeros(4)
+    # first two frames: first-order cost only
+    for sp in range(2):
+        for sc in range(2):
+            d = A[1, sc] - A[0, sp]
+            e = B[1, sc] - B[0, sp]
+            cost[2 * sp + sc] = (d * d).sum() + (e * e).sum()
+    back = np.zeros((n, 4), dtype=np.int8)
+    for t in range(2, n):
+        new = np.full(4, np.inf)
+        for sp in range(2):
+            for sc in range(2):
+                best, arg = np.inf, 0
+                for spp in range(2):
+                    prev_k = 2 * spp + sp
+                    pa = 2 * A[t - 1, sp] - A[t - 2, spp]
+                    pb = 2 * B[t - 1, sp] - B[t - 2, spp]
+                    d = A[t, sc] - pa
+                    e = B[t, sc] - pb
+                    c = cost[prev_k] + (d * d).sum() + (e * e).sum()
+                    if c < best:
+                        best, arg = c, prev_k
+                new[2 * sp + sc] = best
+                back[t, 2 * sp + sc] = arg
+        cost = new
+    states = np.zeros(n, dtype=bool)
+    k = int(np.argmin(cost))
+    for t in range(n - 1, 1, -1):
+        states[t] = bool(k & 1)
+        k = int(back[t, k])
+    states[1] = bool(k & 1)
+    states[0] = bool(k >> 1)
+    if states.mean() > 0.5:
+        states = ~states
+    swap[idx] = states
+    return swap
+
+
+def hampel(x: np.ndarray, half_window: int, n_sigma: float) -> np.ndarray:
+    """NaN-aware Hampel filter along axis 0: returns a bool mask of outliers."""
+    if half_window < 1 or x.shape[0] < 2 * half_window + 1:
+        return np.zeros(x.shape, dtype=bool)
+    pad = np.pad(x, [(half_window, half_window)] + [(0, 0)] * (x.ndim - 1),
+                 mode="constant", constant_values=np.nan)
+    win = sliding_window_view(pad, 2 * half_window + 1, axis=0)
+    with np.errstate(all="ignore"), _quiet():
+        med = np.nanmedian(win, axis=-1)
+        mad = 1.4826 * np.nanmedian(np.abs(win - med[..., None]), axis=-1)
+    with np.errstate(invalid="ignore"):
+        return np.abs(x - med) > n_sigma * np.maximum(mad, 1e-6) + 0.0
+
+
+class _quiet:
+    """Silence numpy's All-NaN slice warnings inside a block."""
+
+    def __enter__(self) -> None:
+        import warnings
+
+        self._w = warnings.catch_warnings()
+        self._w.__enter__()
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+
+    def __exit__(self, *exc: object) -> None:
+        self._w.__exit__(*exc)
+
+
+def _interp_short_gaps(t: np.ndarray, y: np.ndarray, grid: np.ndarray, max_gap_s: float
+                       ) -> np.ndarray:
+    """Linear interpolation of samples ``y(t)`` onto ``grid``; grid points inside a gap longer
+    than ``max_gap_s`` (or outside the data) are NaN."""
+    good = np.isfinite(y)
+    out = np.full(grid.shape, np.nan)
+    if good.sum() < 2:
+        return out
+    tg, yg = t[good], y[good]
+    out = np.interp(grid, tg, yg, left=np.nan, right=np.nan)
+    j = np.searchsorted(tg, grid)
+    j = np.clip(j, 1, tg.size - 1)
+    gap = tg[j] - tg[j - 1]
+    # exact hits on a sample are never in a gap
+    near = np.minimum(np.abs(grid - tg[j - 1]), np.abs(grid - tg[j])) < 1e-9
+    out[(gap > max_gap_s + 1e-9) & ~near] = np.nan
+    return out
+
+
+def lowpass(y: np.ndarray, fps: float, cutoff_hz: float, order: int = 4) -> np.ndarray:
+    """Zero-lag Butterworth low-pass along axis 0, applied to each run of finite samples
+    separately (runs too short to filter are left as they are)."""
+    out = y.copy()
+    nyq = fps / 2.0
+    if cutoff_hz >= nyq * 0.95:
+        return out
+    sos = butter(order, cutoff_hz / nyq, output="sos")
+    padlen = 3 * (2 * len(sos) + 1)
+    flat = out.reshape(out.shape[0], -1)
+    for c in range(flat.shape[1]):
+        col = flat[:, c]
+        fin = np.isfinite(col)
+        if not fin.any():
+            continue
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], fin.astype(np.int8), [0]])))
+        for a, b in zip(edges[::2], edges[1::2], strict=True):
+            if b - a > padlen:
+                col[a:b] = sosfiltfilt(sos, col[a:b])
+        flat[:, c] = col
+    return flat.reshape(out.shape)
+
+
+def clean(t_s: np.ndarray, xy_px: np.ndarray, visibility: np.ndarray,
+          repair_identity: bool = True) -> CleanSeries:
+    """Clean one runner's landmark series (see module docstring for the steps).
+
+    Args:
+        t_s: [T] real times (s), strictly increasing.
+        xy_px: [T, 33, 2] raw landmarks (NaN where missing).
+        visibility: [T, 33].
+        repair_identity: run the leg identity repair (side and oblique views).
+    """
+    cfg = settings()["signals"]
+    xy = xy_px.astype(np.float64).copy()
+    vis = np.nan_to_num(visibility.astype(np.float64), nan=0.0)
+    T = xy.shape[0]
+    swapped = repair_leg_identity(xy) if repair_identity and T >= 3 else np.zeros(T, bool)
+    for i in np.flatnonzero(swapped):
+        xy[i] = swap_sides(xy[i])
+        vis[i] = swap_sides(vis[i][:, None])[:, 0]
+    if T < 2:
+        dt = 1.0 / 30.0
+    else:
+        dt = float(np.median(np.diff(t_s)))
+    fps = 1.0 / dt
+    hw = max(1, int(round(cfg["hampel_half_window_s"] * fps)))
+    out_mask = hampel(xy, hw, cfg["hampel_n_sigma"])
+    # an outlier in x or y removes the point
+    bad = out_mask.any(axis=-1)
+    n_out = int(bad.sum())
+    xy[bad] = np.nan
+    if T >= 2:
+        grid = t_s[0] + dt * np.arange(int(np.floor((t_s[-1] - t_s[0]) / dt + 1e-6)) + 1)
+    else:
+        grid = t_s.copy()
+    N = grid.size
+    out = np.full((N, xy.shape[1], 2), np.nan)
+    vis_g = np.zeros((N, xy.shape[1]))
+    if T >= 2:
+        for j in range(xy.shape[1]):
+            for k in range(2):
+                out[:, j, k] = _interp_short_gaps(t_s, xy[:, j, k], grid, cfg["max_gap_s"])
+            vis_g[:, j] = np.interp(grid, t_s, vis[:, j])
+        out = lowpass(out, fps, cfg["lowpass_hz"], cfg["lowpass_order"])
+        sw = np.interp(grid, t_s, swapped.astype(float)) > 0.5
+    else:
+        out[:] = xy
+        vis_g[:] = vis
+        sw = swapped.copy()
+    vis_g[~np.isfinite(out[:, :, 0])] = 0.0
+    return CleanSeries(t_s=grid, xy_px=out, visibility=vis_g, fps=fps, leg_swapped=sw,
+                       n_swaps_repaired=int(swapped.sum()), n_outliers=n_out)

@@ -1,0 +1,287 @@
+"""Video input and output with PyAV: exact timestamps, rotation, any codec FFmpeg decodes.
+
+Decoding streams frames one at a time (memory does not grow with clip length).  Each frame's
+time is its presentation timestamp (PTS) in seconds from the first frame, so variable-frame-
+rate phone clips keep their true timing; ``slowmo`` maps video time to real time
+(``t_s = video_t_s / slowmo``) for clips that were slowed down.  The rotation stored in the
+container (display matrix) is applied so portrait phone clips come out upright.
+
+Encoding writes H.264 (libx264, yuv420p) in MP4 with the ``moov`` atom at the front
+(``movflags=+faststart``), which plays in browsers, iOS and Android.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from formcheck.errors import CorruptVideoError, InputNotFoundError, NotAVideoError
+
+#: Extensions the batch command looks for.
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mts", ".3gp", ".wmv")
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """Facts about a video stream, sizes in pixels of the *upright* frame."""
+
+    path: str
+    codec: str
+    width_px: int
+    height_px: int
+    rotation_deg: int
+    nominal_fps: float
+    n_frames_reported: int
+    duration_s: float
+    slowmo: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "codec": self.codec,
+            "width_px": self.width_px,
+            "height_px": self.height_px,
+            "rotation_deg": self.rotation_deg,
+            "nominal_fps": round(self.nominal_fps, 4),
+            "n_frames_reported": self.n_frames_reported,
+            "duration_s": round(self.duration_s, 4),
+            "slowmo": self.slowmo,
+        }
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame: ``image`` is RGB uint8 [H, W, 3], upright."""
+
+    index: int
+    video_t_s: float
+    t_s: float
+    image: np.ndarray
+
+
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise InputNotFoundError("no such file; check the path", path)
+    if path.is_dir():
+        raise InputNotFoundError("is a folder, not a video file (use 'formcheck batch')", path)
+    if path.stat().st_size == 0:
+        raise CorruptVideoError("the file is empty (0 bytes)", path)
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    _check_path(path)
+    try:
+        container = av.open(str(path), mode="r", metadata_errors="ignore")
+    except av.error.InvalidDataError as exc:
+        raise NotAVideoError(
+            "not a video FFmpeg can read (unknown format or damaged header)", path
+        ) from exc
+    except (av.error.FFmpegError, OSError) as exc:
+        raise CorruptVideoError(f"cannot open the file ({exc.__class__.__name__})", path) from exc
+    if not container.streams.video:
+        container.close()
+        raise NotAVideoError("the file has no video stream (audio or data only?)", path)
+    stream = container.streams.video[0]
+    fmt = container.format.name or ""
+    if fmt == "image2" or fmt.endswith("_pipe") or (stream.frames or 0) == 1:
+        container.close()
+        raise NotAVideoError("this is a still image, not a video", path)
+    return container
+
+
+def _rotation_of(stream: av.video.stream.VideoStream, first: av.VideoFrame | None) -> int:
+    """Counter-clockwise rotation (deg, multiple of 90) that makes the frame upright."""
+    rot = 0.0
+    if first is not None:
+        try:
+            rot = float(first.rotation or 0)
+        except Exception:  # noqa: BLE001 - side data absent or unreadable
+            rot = 0.0
+    if rot == 0.0:
+        tag = stream.metadata.get("rotate")
+        if tag:
+            try:
+                rot = -float(tag)  # legacy tag is clockwise
+            except ValueError:
+                rot = 0.0
+    return int(round(rot / 90.0)) * 90 % 360
+
+
+def probe(path: str | os.PathLike[str], slowmo: float = 1.0) -> VideoInfo:
+    """Read stream facts (decoding only the first frame, for its rotation)."""
+    p = Path(path)
+    container = _open(p)
+    try:
+        stream = container.streams.video[0]
+        first = None
+        try:
+            for first in container.decode(stream):
+                break
+        except av.error.FFmpegError as exc:
+            raise CorruptVideoError(f"cannot decode the first frame ({exc})", p) from exc
+        if first is None:
+            raise CorruptVideoError("the video stream has no decodable frames", p)
+        rot = _rotation_of(stream, first)
+        w, h = first.width, first.height
+        if rot in (90, 270):
+            w, h = h, w
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        fps = float(rate) if rate else 0.0
+        if stream.duration is not None and stream.time_base is not None:
+            dur = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            dur = container.duration / 1e6
+        else:
+            dur = 0.0
+        return VideoInfo(
+            path=str(p),
+            codec=stream.codec_context.name,
+            width_px=int(w),
+            height_px=int(h),
+            rotation_deg=rot,
+            nominal_fps=fps,
+            n_frames_reported=int(stream.frames or 0),
+            duration_s=dur / slowmo,
+            slowmo=slowmo,
+        )
+    finally:
+        container.close()
+
+
+def _upright(img: np.ndarray, rot: int) -> np.ndarray:
+    if rot == 0:
+        return img
+    return np.ascontiguousarray(np.rot90(img, k=rot // 90))
+
+
+def iter_frames(
+    path: str | os.PathLike[str],
+    slowmo: float = 1.0,
+    max_side_px: int | None = None,
+    rotation_deg: int | None = None,
+) -> Iterator[Frame]:
+    """Decode ``path`` frame by frame, upright, with true timestamps.
+
+    Args:
+        path: video file.
+        slowmo: playback slow-down factor (2 = the clip plays at half speed); times are divided
+            by it to give real time.
+        max_side_px: if given, frames are scaled (by FFmpeg's swscale, keeping aspect ratio) so
+            their longer side is at most this; the pose model needs no more than 256 px.
+        rotation_deg: override the container's rotation (counter-clockwise degrees).
+
+    Yields:
+        :class:`Frame` objects with strictly increasing ``t_s``.
+
+    Raises:
+        CorruptVideoError: when no frame can be decoded; a stream damaged part-way stops at
+            the last good frame (the clip is shorter, not wrong).
+    """
+    p = Path(path)
+    container = _open(p)
+    try:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        rate = stream.average_rate or stream.guessed_rate or Fraction(30)
+        step_s = 1.0 / float(rate)
+        t0: float | None = None
+        last_t = -np.inf
+        rot = rotation_deg
+        index = 0
+        decoder = container.decode(stream)
+        while True:
+            try:
+                frame = next(decoder)
+            except StopIteration:
+                break
+            except av.error.FFmpegError as exc:
+                if index == 0:
+                    raise CorruptVideoError(f"cannot decode video ({exc})", p) from exc
+                break  # damaged tail: keep what decoded cleanly
+            if rot is None:
+                rot = _rotation_of(stream, frame)
+            if frame.pts is not None and frame.time_base is not None:
+                vt = float(frame.pts * frame.time_base)
+            else:
+                vt = last_t + step_s if np.isfinite(last_t) else 0.0
+            if t0 is None:
+                t0 = vt
+            vt -= t0
+            if vt <= last_t:  # duplicate or out-of-order PTS: keep time strictly increasing
+                vt = last_t + 1e-3
+            last_t = vt
+            w, h = frame.width, frame.height
+            if max_side_px is not None and max(w, h) > max_side_px:
+                s = max_side_px / max(w, h)
+                w, h = max(2, int(round(w * s))), max(2, int(round(h * s)))
+                img = frame.to_ndarray(format="rgb24", width=w, height=h)
+            else:
+                img = frame.to_ndarray(format="rgb24")
+            yield Frame(index=index, video_t_s=vt, t_s=vt / slowmo, image=_upright(img, rot))
+            index += 1
+        if index == 0:
+            raise CorruptVideoError("the video stream has no decodable frames", p)
+    finally:
+        container.close()
+
+
+class VideoWriter:
+    """H.264/yuv420p MP4 writer with exact per-frame timestamps (variable frame rate kept).
+
+    Frames are written with PTS in a 1/90000 time base taken from the source times, so the
+    output has the same timing and frame count as the input.  Use as a context manager;
+    the file is written to ``path`` (callers handle atomic renames).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], width: int, height: int, fps: float,
+                 crf: int = 23, preset: str = "veryfast") -> None:
+        self.path = Path(path)
+        self.container = av.open(str(self.path), mode="w", format="mp4",
+                                 options={"movflags": "+faststart"})
+        rate = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(30)
+        self.stream = self.container.add_stream("libx264", rate=rate)
+        self.stream.width = width - width % 2
+        self.stream.height = height - height % 2
+        self.stream.pix_fmt = "yuv420p"
+        self.stream.time_base = Fraction(1, 90000)
+        self.stream.codec_context.time_base = Fraction(1, 90000)
+        self.stream.options = {"crf": str(crf), "preset": preset}
+        self._last_pts = -1
+
+    def write(self, image: np.ndarray, t_s: float) -> None:
+        """Encode one RGB frame shown at ``t_s`` seconds (video time)."""
+        h, w = self.stream.height, self.stream.width
+        if image.shape[0] != h or image.shape[1] != w:
+            image = np.ascontiguousarray(image[:h, :w])
+        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+        pts = int(round(t_s * 90000))
+        if pts <= self._last_pts:
+            pts = self._last_pts + 1
+        self._last_pts = pts
+        frame.pts = pts
+        frame.time_base = Fraction(1, 90000)
+        for packet in self.stream.encode(frame):
+            self.container.mux(packet)
+
+    def close(self) -> None:
+        for packet in self.stream.encode():
+            self.container.mux(packet)
+        self.container.close()
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self.close()
+        else:
+            try:
+                self.container.close()
+            except Exception:  # noqa: BLE001
+                pass

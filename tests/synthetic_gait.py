@@ -1,0 +1,873 @@
+"""Synthetic 2D running/walking gait with ground truth known by construction.
+
+This module is an *independent* source of truth for testing the metrics code: it
+imports nothing from ``formcheck`` and uses only numpy and the standard library.
+Every truth value is either a configuration parameter that the kinematics obey
+exactly, or is measured off the noiseless constructed skeleton at the exact
+(continuous) event time -- never by running any detection code.
+
+Usage::
+
+    clip = generate(GaitConfig(cadence_spm=172, foot_strike_angle_deg=-8))
+    clip.xy_px          # [T, 33, 2] pixels, BlazePose order, NaN rows = dropped
+    clip.truth.ic_t_s   # {"L": array, "R": array} initial-contact times (s)
+
+Conventions
+-----------
+* Landmarks follow MediaPipe BlazePose order (:data:`LANDMARK_NAMES`); "left"/"right"
+  are the runner's own sides.
+* Image coordinates: x to the right, y DOWN, in pixels.  ``t_s`` is real time (s),
+  starting at 0 and strictly increasing (variable when ``vfr_jitter > 0``).
+* Internally the body is built in a 3D runner frame: ``u`` forward (running
+  direction, measured relative to the hip), ``v`` up from the ground, ``w`` towards
+  the runner's left.  The side view is an orthographic projection onto (u, v): the
+  runner faces image-left (``direction="left"``, x = x_hip - u) or image-right
+  (x = x_hip + u); y = ground_y - v.  The front view projects onto (w, v) with the
+  runner facing the camera, so the runner's LEFT appears on image RIGHT
+  (x = x_centre + w).  Left and right hips (and shoulders) coincide in the side view.
+* Facing image-left, the runner's left side is nearest the camera (and vice versa);
+  far-side landmarks get lower ``visibility`` but keep their true positions.
+* Leg length = thigh + shank (hip-knee + knee-ankle); "% leg" quantities use it.
+* Each foot alternates stance (IC -> TO) and swing.  In stance the foot is on the
+  ground: it rotates about the heel (toe, if ``foot_strike_angle_deg < 0``) from the
+  strike angle to flat over the first 15 % of stance, stays flat, then the heel lifts
+  (rotation about the toe) from 60 % of stance to TO.  All ground-fixed points move
+  backwards relative to the hip at ``speed_mps``: on a treadmill the hip stays put in
+  the image and the stance foot slides back at belt speed; overground the hip moves
+  across the image at ``speed_mps`` and the stance foot is fixed in the image.
+  The heel lift is increased automatically where needed for the leg to reach the
+  ground (knee flexion never below :data:`MIN_KNEE_FLEXION_DEG`); the truth reports
+  the realised TO heel-lift angle.
+* The hip height oscillates with peak-to-peak ``vertical_oscillation_pct_leg`` per
+  step (lowest at midstance when running, highest at midstance when walking) and is
+  chosen so that the knee flexion at mid-stance time (IC+TO)/2 equals
+  ``knee_flexion_midstance_deg``.  If the stance leg then cannot reach the ground
+  (large overstride/oscillation, long contact), the hip is lowered just enough
+  (recorded in ``GaitTruth.adjustments``; the truth knee angles are those realised)
+  unless ``strict=True``, which raises instead.  Knees come from 2-link IK, pointing
+  forward.
+* Overground clips are not clipped to the image: keep ``duration_s``/``height_px``
+  small enough for the runner to stay in frame (``SyntheticClip.in_frame`` tells);
+  out-of-image landmarks get visibility 0.1.
+* Angle sign conventions (truth): foot-strike angle = heel->toe vector vs
+  horizontal, positive = toe up; shank angle = knee->ankle vs vertical, positive
+  when the ankle is ahead of the knee; trunk lean = hip-mid -> shoulder-mid vs
+  vertical, positive = forward; knee flexion = 180 - interior hip-knee-ankle angle.
+* Corruption is applied in this order: L/R swaps, Gaussian noise, dropouts.
+  ``xy_px_clean`` keeps the noiseless, unswapped positions.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+__all__ = [
+    "LANDMARK_NAMES",
+    "LEFT_IDX",
+    "RIGHT_IDX",
+    "MIN_KNEE_FLEXION_DEG",
+    "GaitConfig",
+    "SideTruth",
+    "GaitTruth",
+    "SyntheticClip",
+    "generate",
+    "pose_at",
+    "strike_class",
+]
+
+LANDMARK_NAMES: tuple[str, ...] = (
+    "nose",
+    "left_eye_inner", "left_eye", "left_eye_outer",
+    "right_eye_inner", "right_eye", "right_eye_outer",
+    "left_ear", "right_ear",
+    "mouth_left", "mouth_right",
+    "left_shoulder", "right_shoulder",
+    "left_elbow", "right_elbow",
+    "left_wrist", "right_wrist",
+    "left_pinky", "right_pinky",
+    "left_index", "right_index",
+    "left_thumb", "right_thumb",
+    "left_hip", "right_hip",
+    "left_knee", "right_knee",
+    "left_ankle", "right_ankle",
+    "left_heel", "right_heel",
+    "left_foot_index", "right_foot_index",
+)  # fmt: skip
+_IDX = {n: i for i, n in enumerate(LANDMARK_NAMES)}
+#: Landmark indices of the runner's left side and their right-side mirrors, paired.
+LEFT_IDX: tuple[int, ...] = (1, 2, 3, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)
+RIGHT_IDX: tuple[int, ...] = (4, 5, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32)
+
+#: The stance leg is never straighter than this (reach limit used for the IK).
+MIN_KNEE_FLEXION_DEG = 10.0
+
+_SIDES = ("L", "R")
+_FLAT_END = 0.15  # stance fraction at which the foot is flat after IC
+_LIFT_START = 0.60  # stance fraction at which the scheduled heel lift begins
+_MAX_KNEE_FLEXION_MIDSTANCE_DEG = 75.0  # limit when lowering the hip automatically
+_MAX_HEEL_LIFT_DEG = 65.0  # beyond this the hip is lowered instead
+_SWING_RETRACTION = 0.5  # swing end tangents as a fraction of belt speed
+
+_RUN_DEFAULTS = {
+    "cadence_spm": 170.0,
+    "speed_mps": 3.0,
+    "duty_factor": 0.35,
+    "foot_strike_angle_deg": 12.0,
+    "overstride_pct_leg": 10.0,
+    "trunk_lean_deg": 6.0,
+    "vertical_oscillation_pct_leg": 8.0,
+    "knee_flexion_midstance_deg": 40.0,
+    "swing_clearance_pct_leg": 20.0,
+}
+_WALK_DEFAULTS = {
+    "cadence_spm": 115.0,
+    "speed_mps": 1.4,
+    "duty_factor": 0.62,
+    "foot_strike_angle_deg": 20.0,
+    "overstride_pct_leg": 30.0,
+    "trunk_lean_deg": 2.0,
+    "vertical_oscillation_pct_leg": 5.0,
+    "knee_flexion_midstance_deg": 15.0,
+    "swing_clearance_pct_leg": 10.0,
+}
+
+
+def strike_class(angle_deg: float) -> str:
+    """Foot-strike class of a heel->toe angle at IC (positive = toe up)."""
+    if angle_deg > 8.0:
+        return "rearfoot"
+    if angle_deg < -1.6:
+        return "forefoot"
+    return "midfoot"
+
+
+# --------------------------------------------------------------------------- config
+
+
+@dataclass(frozen=True)
+class GaitConfig:
+    """Parameters of a synthetic clip.
+
+    Fields defaulting to ``None`` are resolved in ``__post_init__`` to running or
+    walking defaults (see ``_RUN_DEFAULTS`` / ``_WALK_DEFAULTS``), so after
+    construction they always hold floats.  Per-side tuples are ``(left, right)``.
+    """
+
+    cadence_spm: float | None = None  # 170 running / 115 walking
+    fps: float = 30.0
+    duration_s: float = 12.0
+    view: Literal["side", "front"] = "side"
+    direction: Literal["left", "right"] = "left"  # image direction faced (side view)
+    setting: Literal["treadmill", "overground"] = "treadmill"
+    speed_mps: float | None = None  # 3.0 / 1.4 (belt or ground speed)
+    body_height_m: float = 1.75  # sets the px-per-metre scale with height_px
+    height_px: float = 600.0  # runner height in the image
+    image_size: tuple[int, int] = (720, 1280)  # (width, height) in px
+    duty_factor: float | None = None  # 0.35 / 0.62; contact = duty * stride time
+    foot_strike_angle_deg: float | None = None  # 12 / 20; + toe up, - toe down
+    overstride_pct_leg: float | None = None  # 10 / 30; heel ahead of hip at IC
+    trunk_lean_deg: float | None = None  # 6 / 2; + forward
+    vertical_oscillation_pct_leg: float | None = None  # 8 / 5; hip p-p per step
+    knee_flexion_midstance_deg: float | None = None  # 40 / 15
+    swing_clearance_pct_leg: float | None = None  # 20 / 10; extra ankle rise in swing
+    heel_lift_deg: float = 30.0  # scheduled foot angle (toe down) at TO; may grow
+    arm_swing_deg: float = 30.0  # upper-arm swing amplitude about its mean
+    elbow_flexion_deg: float = 85.0
+    arm_cross_pct_shoulder: float = 0.0  # front view: wrist reach past the midline
+    contact_scale: tuple[float, float] = (1.0, 1.0)  # per-side contact-time factor
+    overstride_offset_pct_leg: tuple[float, float] = (0.0, 0.0)  # added per side
+    right_ic_phase: float = 0.5  # right IC, as a fraction of the stride after left IC
+    first_ic_s: float = 0.1  # time of a left IC (sets the phase)
+    walking: bool = False
+    noise_px: float = 0.0  # Gaussian std added to xy
+    dropout_frac: float = 0.0  # frames set to NaN, runs of 1-3
+    swap_frac: float = 0.0  # frames with all L/R pairs swapped, runs of 1-4
+    vfr_jitter: float = 0.0  # relative frame-interval jitter, uniform +-
+    seed: int = 0
+    strict: bool = False  # raise instead of lowering the hip when the leg can't reach
+
+    def __post_init__(self) -> None:
+        defaults = _WALK_DEFAULTS if self.walking else _RUN_DEFAULTS
+        for name, value in defaults.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, float(value))
+        if self.view not in ("side", "front"):
+            raise ValueError(f"view must be 'side' or 'front', got {self.view!r}")
+        if self.direction not in ("left", "right"):
+            raise ValueError(f"direction must be 'left' or 'right', got {self.direction!r}")
+        if self.setting not in ("treadmill", "overground"):
+            raise ValueError(f"unknown setting {self.setting!r}")
+        if self.view == "front" and self.setting != "treadmill":
+            raise ValueError("front view is only generated running in place (treadmill)")
+        if not 0.0 < self.duty_factor * max(self.contact_scale) < 1.0:  # type: ignore[operator]
+            raise ValueError("duty_factor * contact_scale must lie in (0, 1)")
+        if self.walking and self.duty_factor * min(self.contact_scale) <= 0.5:  # type: ignore[operator]
+            raise ValueError("walking needs duty_factor > 0.5 (double support)")
+        if not 0.0 < self.right_ic_phase < 1.0:
+            raise ValueError("right_ic_phase must lie in (0, 1)")
+        if self.knee_flexion_midstance_deg <= MIN_KNEE_FLEXION_DEG + 0.5:  # type: ignore[operator]
+            raise ValueError(f"knee_flexion_midstance_deg must exceed {MIN_KNEE_FLEXION_DEG}")
+        for name in ("dropout_frac", "swap_frac"):
+            if not 0.0 <= getattr(self, name) < 0.8:
+                raise ValueError(f"{name} must lie in [0, 0.8)")
+        if not 0.0 <= self.vfr_jitter < 0.9:
+            raise ValueError("vfr_jitter must lie in [0, 0.9)")
+        if self.fps <= 0 or self.duration_s <= 0 or self.cadence_spm <= 0:  # type: ignore[operator]
+            raise ValueError("fps, duration_s and cadence_spm must be positive")
+
+
+# --------------------------------------------------------------------------- truth
+
+
+@dataclass(frozen=True)
+class SideTruth:
+    """Per-leg truth (sagittal quantities are None in the front view)."""
+
+    contact_time_ms: float
+    duty_factor_pct: float
+    step_time_s: float  # time from the other foot's IC to this foot's IC
+    foot_strike_angle_deg: float | None
+    overstride_pct_leg: float | None
+    shank_angle_ic_deg: float | None
+    knee_flexion_ic_deg: float | None
+    knee_flexion_midstance_deg: float | None
+    heel_lift_to_deg: float | None  # realised toe-down foot angle at TO
+
+
+@dataclass(frozen=True, eq=False)
+class GaitTruth:
+    """Ground truth of a clip.  Scalar values are the mean of the two legs."""
+
+    view: str
+    direction: str | None  # "left"/"right" (side view), None for front view
+    setting: str
+    walking: bool
+    near_side: str | None  # "L"/"R" = side nearest the camera (side view)
+    cadence_spm: float  # 120 / stride time
+    step_time_s: float  # mean step time (60 / cadence)
+    stride_time_s: float
+    speed_mps: float
+    step_length_m: float
+    ic_t_s: dict[str, np.ndarray]  # IC times inside [t_s[0], t_s[-1]]
+    to_t_s: dict[str, np.ndarray]
+    midstance_t_s: dict[str, np.ndarray]  # (IC + TO) / 2
+    contact_time_ms: float
+    flight_time_ms: float  # mean step time - contact time; negative = double support
+    duty_factor_pct: float
+    foot_strike_angle_deg: float | None
+    strike_class: str | None
+    overstride_pct_leg: float | None
+    overstride_px: float | None
+    shank_angle_ic_deg: float | None
+    knee_flexion_ic_deg: float | None
+    knee_flexion_midstance_deg: float | None
+    trunk_lean_deg: float | None
+    vertical_oscillation_pct_leg: float
+    vertical_oscillation_px: float
+    arm_cross_share_pct: float | None
+    arm_cross_depth_pct_shoulder: float | None  # frame-sampled, noiseless
+    leg_length_px: float
+    px_per_m: float
+    shoulder_width_px: float
+    ground_y_px: float
+    segment_lengths_px: dict[str, float]
+    side: dict[str, SideTruth] = field(default_factory=dict)
+    adjustments: tuple[str, ...] = ()  # automatic changes made for feasibility
+
+
+@dataclass(frozen=True, eq=False)
+class SyntheticClip:
+    """A generated clip: MediaPipe-like arrays plus the truth."""
+
+    t_s: np.ndarray  # [T] seconds
+    xy_px: np.ndarray  # [T, 33, 2] corrupted image coordinates
+    z: np.ndarray  # [T, 33] zeros (NaN where dropped)
+    visibility: np.ndarray  # [T, 33] in [0, 1]
+    presence: np.ndarray  # [T, 33] in [0, 1]
+    world_m: np.ndarray  # [T, 33, 3] metres about the hip midpoint, y down, z = 0
+    width_px: int
+    height_px: int
+    truth: GaitTruth
+    config: GaitConfig
+    xy_px_clean: np.ndarray  # [T, 33, 2] noiseless, unswapped, no dropouts
+    dropped: np.ndarray  # [T] bool
+    swapped: np.ndarray  # [T] bool (labels swapped in xy_px and friends)
+    in_frame: np.ndarray  # [T] bool, hip midpoint inside the image
+
+
+# --------------------------------------------------------------------------- kinematics
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def _rot(u: np.ndarray | float, v: np.ndarray | float, ang: np.ndarray) -> np.ndarray:
+    """Rotate vector(s) (u, v) counter-clockwise (u fwd, v up) by ``ang`` rad -> [N, 2]."""
+    c, s = np.cos(ang), np.sin(ang)
+    return np.stack([u * c - v * s, u * s + v * c], axis=-1)
+
+
+def _knee_ik(hip: np.ndarray, ankle: np.ndarray, a: float, b: float) -> np.ndarray:
+    """Knee of a 2-link leg (thigh a, shank b), bending so the knee points forward."""
+    vec = ankle - hip
+    d = np.hypot(vec[:, 0], vec[:, 1])
+    e = vec / d[:, None]
+    d = np.clip(d, abs(a - b) + 1e-9, a + b - 1e-9)
+    alpha = np.arccos(np.clip((a * a + d * d - b * b) / (2.0 * a * d), -1.0, 1.0))
+    return hip + a * _rot(e[:, 0], e[:, 1], alpha)
+
+
+class _Model:
+    """Continuous-time kinematics in the runner frame (u fwd rel. hip, v up, w left)."""
+
+    def __init__(self, cfg: GaitConfig) -> None:
+        self.cfg = cfg
+        h = float(cfg.height_px)
+        self.H = h
+        self.thigh, self.shank = 0.245 * h, 0.246 * h
+        self.leg = self.thigh + self.shank
+        self.foot_len = 0.152 * h
+        self.ankle_fwd, self.ankle_up = 0.03 * h, 0.039 * h  # ankle rel. heel, foot flat
+        self.trunk = 0.29 * h
+        self.head_off, self.head_r = 0.11 * h, 0.06 * h
+        self.upper_arm, self.forearm = 0.186 * h, 0.146 * h
+        self.shoulder_w, self.hip_w, self.foot_w = 0.23 * h, 0.06 * h, 0.05 * h
+        self.sway = 0.012 * h if cfg.view == "front" else 0.0
+        self.ppm = h / cfg.body_height_m
+        self.v_px = float(cfg.speed_mps) * self.ppm
+        self.stride = 120.0 / float(cfg.cadence_spm)
+        self.offset = {"L": 0.0, "R": cfg.right_ic_phase * self.stride}
+        self.tc = {
+            s: cfg.duty_factor * self.stride * k
+            for s, k in zip(_SIDES, cfg.contact_scale, strict=True)
+        }
+        self.strike = math.radians(cfg.foot_strike_angle_deg)
+        self.overstride = {
+            s: (cfg.overstride_pct_leg + off) / 100.0 * self.leg
+            for s, off in zip(_SIDES, cfg.overstride_offset_pct_leg, strict=True)
+        }
+        # heel ground position (rel. hip at IC) once the foot is flat
+        flat_shift = 0.0 if self.strike >= 0 else self.foot_len * (math.cos(self.strike) - 1.0)
+        self.heel_flat = {s: self.overstride[s] + flat_shift for s in _SIDES}
+        self.osc = cfg.vertical_oscillation_pct_leg / 100.0 * self.leg
+        self.clearance = cfg.swing_clearance_pct_leg / 100.0 * self.leg
+        a, b = self.thigh, self.shank
+        kmin = math.radians(180.0 - MIN_KNEE_FLEXION_DEG)
+        self.r_max = math.sqrt(a * a + b * b - 2 * a * b * math.cos(kmin))
+        h_cfg = self._hip_height_for(float(cfg.knee_flexion_midstance_deg))
+        self.x_centre = cfg.image_size[0] / 2.0
+        self.ground_y = (cfg.image_size[1] + h) / 2.0
+        self.sign = -1.0 if cfg.direction == "left" else 1.0
+        self.unreachable = False
+        self.adjustments: tuple[str, ...] = ()
+        self.h_mid = h_cfg
+        if not self._feasible():
+            if cfg.strict:
+                raise ValueError(
+                    "infeasible: the stance leg cannot reach the ground at the configured "
+                    "knee_flexion_midstance_deg; raise it, lower the vertical oscillation, "
+                    "overstride, speed or duty factor, or use strict=False"
+                )
+            lo, hi = self._hip_height_for(_MAX_KNEE_FLEXION_MIDSTANCE_DEG), h_cfg
+            self.h_mid = lo
+            if not self._feasible():
+                raise ValueError(
+                    "infeasible: the stance leg cannot reach the ground even with "
+                    f"{_MAX_KNEE_FLEXION_MIDSTANCE_DEG:.0f} deg knee flexion at midstance; "
+                    "lower speed_mps/duty_factor/overstride or raise cadence"
+                )
+            for _ in range(30):
+                self.h_mid = 0.5 * (lo + hi)
+                lo, hi = (self.h_mid, hi) if self._feasible() else (lo, self.h_mid)
+            self.h_mid = lo
+            self.adjustments = (f"hip lowered by {h_cfg - lo:.2f} px to reach the ground",)
+
+    def _hip_height_for(self, knee_flexion_deg: float) -> float:
+        """Midstance hip height giving this knee flexion (mean over legs, foot flat)."""
+        a, b = self.thigh, self.shank
+        interior = math.radians(180.0 - knee_flexion_deg)
+        d = math.sqrt(a * a + b * b - 2 * a * b * math.cos(interior))
+        heights = []
+        for s in _SIDES:
+            du = self.heel_flat[s] - 0.5 * self.v_px * self.tc[s] + self.ankle_fwd
+            if abs(du) >= 0.95 * d:
+                raise ValueError(
+                    f"infeasible: the {s} ankle is {du / self.leg:+.2f} leg lengths from the "
+                    "hip at midstance; lower speed_mps/duty_factor or raise overstride"
+                )
+            heights.append(self.ankle_up + math.sqrt(d * d - du * du))
+        return float(np.mean(heights))
+
+    # ---- timing
+    def ic_index(self, side: str, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Stride index of the last IC at or before ``t`` and the time since it."""
+        rel = t - self.cfg.first_ic_s - self.offset[side]
+        k = np.floor(rel / self.stride)
+        return k, rel - k * self.stride
+
+    def ic_times(self, side: str, t0: float, t1: float) -> np.ndarray:
+        base = self.cfg.first_ic_s + self.offset[side]
+        k0 = math.ceil((t0 - base) / self.stride - 1e-12)
+        k1 = math.floor((t1 - base) / self.stride + 1e-12)
+        return base + self.stride * np.arange(k0, k1 + 1)
+
+    def hip_v(self, t: np.ndarray) -> np.ndarray:
+        """Hip height; per step a full cosine cycle between successive midstances."""
+        t = np.asarray(t, dtype=float)
+        lo, hi = float(t.min()) - 2 * self.stride, float(t.max()) + 2 * self.stride
+        mids = np.sort(
+            np.concatenate([self.ic_times(s, lo, hi) + 0.5 * self.tc[s] for s in _SIDES])
+        )
+        j = np.clip(np.searchsorted(mids, t, side="right") - 1, 0, len(mids) - 2)
+        tau = (t - mids[j]) / (mids[j + 1] - mids[j])
+        bump = 0.5 * self.osc * (1.0 - np.cos(2.0 * np.pi * tau))
+        return self.h_mid - bump if self.cfg.walking else self.h_mid + bump
+
+    def hip_x_img(self, t: np.ndarray) -> np.ndarray:
+        if self.cfg.view == "front" or self.cfg.setting == "treadmill":
+            return np.full_like(t, self.x_centre)
+        return self.x_centre + self.sign * self.v_px * (t - 0.5 * self.cfg.duration_s)
+
+    # ---- feet
+    def _foot_from(self, heel: np.ndarray, ang: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        toe = heel + self.foot_len * _rot(1.0, 0.0, ang)
+        ankle = heel + _rot(self.ankle_fwd, self.ankle_up, ang)
+        return toe, ankle
+
+    def _ankle_dist(self, toe: np.ndarray, hip_v: np.ndarray, phi: np.ndarray) -> np.ndarray:
+        rel = _rot(self.ankle_fwd - self.foot_len, self.ankle_up, -phi)
+        return np.hypot(toe[:, 0] + rel[:, 0], toe[:, 1] + rel[:, 1] - hip_v)
+
+    def stance(self, side: str, t: np.ndarray, dt: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Foot (heel, toe, ankle [N,2], angle [N]) in stance, ``dt`` s after IC."""
+        n = len(t)
+        s = dt / self.tc[side]
+        th0, lf = self.strike, self.foot_len
+        hf = self.heel_flat[side]
+        ang = np.zeros(n)
+        heel = np.zeros((n, 2))
+        toe = np.zeros((n, 2))
+        # early stance: rotate from the strike angle to flat about the first contact
+        ang_a = th0 * (1.0 - _smoothstep(s / _FLAT_END))
+        if th0 >= 0:
+            heel[:] = (self.overstride[side], 0.0)
+            toe = heel + lf * _rot(1.0, 0.0, ang_a)
+        else:
+            toe[:] = (self.overstride[side] + lf * math.cos(th0), 0.0)
+            heel = toe - lf * _rot(1.0, 0.0, ang_a)
+        ang[:] = ang_a
+        # late stance (s >= 0.5): heel lift about the toe, as scheduled or as needed
+        late = s >= 0.5
+        if late.any():
+            toe_l = np.column_stack([np.full(late.sum(), hf + lf), np.zeros(late.sum())])
+            toe_l[:, 0] -= self.v_px * dt[late]
+            hv = self.hip_v(t[late])
+            sched = np.radians(self.cfg.heel_lift_deg) * _smoothstep(
+                (s[late] - _LIFT_START) / (1.0 - _LIFT_START)
+            )
+            lo, hi = np.zeros(late.sum()), np.full(late.sum(), np.radians(_MAX_HEEL_LIFT_DEG))
+            self.unreachable |= bool((self._ankle_dist(toe_l, hv, hi) > self.r_max).any())
+            for _ in range(48):
+                mid = 0.5 * (lo + hi)
+                ok = self._ankle_dist(toe_l, hv, mid) <= self.r_max
+                hi, lo = np.where(ok, mid, hi), np.where(ok, lo, mid)
+            need = np.where(self._ankle_dist(toe_l, hv, lo) <= self.r_max, lo, hi)
+            phi = np.maximum(sched, need)
+            ang[late] = -phi
+            toe[late] = toe_l + (self.v_px * dt[late])[:, None] * np.array([1.0, 0.0])
+            heel[late] = toe[late] - lf * _rot(1.0, 0.0, -phi)
+        heel[:, 0] -= self.v_px * dt  # ground moves backwards relative to the hip
+        toe[:, 0] -= self.v_px * dt
+        ankle = heel + _rot(self.ankle_fwd, self.ankle_up, ang)
+        return heel, toe, ankle, ang
+
+    def swing(self, side: str, t: np.ndarray, dt: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Foot in swing, ``dt`` s after the last IC (so Tc <= dt < stride)."""
+        tc, ts = self.tc[side], self.stride - self.tc[side]
+        s = (dt - tc) / ts
+        t_to = t - (dt - tc)
+        _, _, a0, ang0 = self.stance(side, t_to, np.full_like(t, tc))
+        t_ic = t_to + ts
+        _, _, a1, ang1 = self.stance(side, t_ic, np.zeros_like(t))
+        m = -_SWING_RETRACTION * self.v_px * ts
+        h00, h01 = 2 * s**3 - 3 * s**2 + 1, -2 * s**3 + 3 * s**2
+        h10, h11 = s**3 - 2 * s**2 + s, s**3 - s**2
+        u = h00 * a0[:, 0] + h01 * a1[:, 0] + (h10 + h11) * m
+        v = (1 - s) * a0[:, 1] + s * a1[:, 1] + self.clearance * np.sin(np.pi * s)
+        ankle = np.column_stack([u, v])
+        ang = ang0 + (ang1 - ang0) * _smoothstep(s)
+        heel = ankle - _rot(self.ankle_fwd, self.ankle_up, ang)
+        toe, _ = self._foot_from(heel, ang)
+        lift = np.maximum(0.0, -np.minimum(heel[:, 1], toe[:, 1]))
+        shift = np.column_stack([np.zeros_like(lift), lift])
+        heel, toe, ankle = heel + shift, toe + shift, ankle + shift
+        hip = np.column_stack([np.zeros_like(t), self.hip_v(t)])
+        d = np.hypot(*(ankle - hip).T)
+        pull = np.where(d > self.r_max, self.r_max / d, 1.0)[:, None]
+        new_ankle = hip + (ankle - hip) * pull
+        delta = new_ankle - ankle
+        return heel + delta, toe + delta, new_ankle, ang
+
+    def foot(self, side: str, t: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Heel, toe, ankle ([N, 2], (u, v)) and foot angle [N] of one foot at ``t``."""
+        t = np.asarray(t, dtype=float)
+        _, dt = self.ic_index(side, t)
+        heel, toe, ankle = (np.zeros((len(t), 2)) for _ in range(3))
+        ang = np.zeros(len(t))
+        st = dt < self.tc[side]
+        for mask, fn in ((st, self.stance), (~st, self.swing)):
+            if mask.any():
+                heel[mask], toe[mask], ankle[mask], ang[mask] = fn(side, t[mask], dt[mask])
+        return heel, toe, ankle, ang
+
+    def _feasible(self) -> bool:
+        """Whether both stance legs reach the ground with the current ``h_mid``."""
+        for side in _SIDES:
+            t = self.cfg.first_ic_s + self.offset[side] + np.linspace(0, self.tc[side], 201)
+            self.unreachable = False
+            _, _, ankle, _ = self.stance(side, t, t - t[0])
+            d = np.hypot(ankle[:, 0], ankle[:, 1] - self.hip_v(t))
+            if self.unreachable or (d > self.r_max * (1 + 1e-9)).any():
+                return False
+        return True
+
+    # ---- whole body
+    def arm_phase(self, side: str, t: np.ndarray) -> np.ndarray:
+        """0 at the arm's forward extreme (= IC of the opposite leg)."""
+        other = "R" if side == "L" else "L"
+        return 2.0 * np.pi * (t - self.cfg.first_ic_s - self.offset[other]) / self.stride
+
+    def wrist_w(self, side: str, t: np.ndarray) -> np.ndarray:
+        """Lateral wrist position relative to the shoulder midpoint (w, + = runner's left)."""
+        sgn = 1.0 if side == "L" else -1.0
+        g = 0.5 * (1.0 + np.cos(self.arm_phase(side, t)))
+        back = 0.45 * self.shoulder_w
+        front = -self.cfg.arm_cross_pct_shoulder / 100.0 * self.shoulder_w
+        return sgn * (back + (front - back) * g)
+
+    def pose3d(self, t: np.ndarray) -> np.ndarray:
+        """All 33 landmarks in the runner frame, [N, 33, 3] as (u, v, w)."""
+        t = np.asarray(t, dtype=float)
+        n = len(t)
+        out = np.zeros((n, 33, 3))
+        hv = self.hip_v(t)
+        mid_l = self.cfg.first_ic_s + 0.5 * self.tc["L"]
+        sway = self.sway * np.cos(2.0 * np.pi * (t - mid_l) / self.stride)
+        hip = np.column_stack([np.zeros(n), hv])
+        lean = math.radians(self.cfg.trunk_lean_deg)
+        tdir = np.array([math.sin(lean), math.cos(lean)])
+        sh_mid = hip + self.trunk * tdir
+        for side in _SIDES:
+            sgn = 1.0 if side == "L" else -1.0
+            p = "left_" if side == "L" else "right_"
+            heel, toe, ankle, _ = self.foot(side, t)
+            knee = _knee_ik(hip, ankle, self.thigh, self.shank)
+            hip_w = sgn * self.hip_w + sway
+            foot_w = np.full(n, sgn * self.foot_w)
+            knee_w = hip_w + (foot_w - hip_w) * self.thigh / self.leg
+            for name, uv, w in (
+                ("hip", hip, hip_w),
+                ("knee", knee, knee_w),
+                ("ankle", ankle, foot_w),
+                ("heel", heel, foot_w),
+                ("foot_index", toe, foot_w + sgn * 0.01 * self.H),
+            ):
+                out[:, _IDX[p + name], :2] = uv
+                out[:, _IDX[p + name], 2] = w
+            # arm: pendulum about the shoulder, in phase with the opposite leg
+            ph = self.arm_phase(side, t)
+            beta = math.radians(-10.0) + math.radians(self.cfg.arm_swing_deg) * np.cos(ph)
+            beta_f = beta + math.radians(self.cfg.elbow_flexion_deg)
+            elbow = sh_mid + self.upper_arm * np.column_stack([np.sin(beta), -np.cos(beta)])
+            fdir = np.column_stack([np.sin(beta_f), -np.cos(beta_f)])
+            wrist = elbow + self.forearm * fdir
+            sh_w = sgn * 0.5 * self.shoulder_w + sway
+            wr_w = self.wrist_w(side, t) + sway
+            el_w = sh_w + 0.35 * (wr_w - sh_w) + sgn * 0.03 * self.H
+            for name, uv, w in (
+                ("shoulder", sh_mid, sh_w),
+                ("elbow", elbow, el_w),
+                ("wrist", wrist, wr_w),
+                ("index", wrist + 0.07 * self.H * fdir, wr_w),
+                ("pinky", wrist + 0.06 * self.H * fdir, wr_w + sgn * 0.015 * self.H),
+                ("thumb", wrist + 0.04 * self.H * fdir, wr_w - sgn * 0.015 * self.H),
+            ):
+                out[:, _IDX[p + name], :2] = uv
+                out[:, _IDX[p + name], 2] = w
+        # head: centre above the shoulders along the trunk; face points on a sphere
+        centre = sh_mid + self.head_off * tdir
+        r = self.head_r
+        face = {  # (u, v, w) offsets; w given for the left member of each pair
+            "nose": (1.0, -0.1, 0.0),
+            "eye_inner": (0.85, 0.25, 0.15),
+            "eye": (0.8, 0.25, 0.3),
+            "eye_outer": (0.7, 0.25, 0.45),
+            "ear": (-0.1, 0.1, 0.95),
+            "mouth": (0.85, -0.45, 0.25),
+        }
+        for key, (du, dv, dw) in face.items():
+            pairs = (
+                [("nose", 1.0)]
+                if key == "nose"
+                else [("mouth_left", 1.0), ("mouth_right", -1.0)]
+                if key == "mouth"
+                else [("left_" + key, 1.0), ("right_" + key, -1.0)]
+            )
+            for name, sgn in pairs:
+                out[:, _IDX[name], 0] = centre[:, 0] + r * du
+                out[:, _IDX[name], 1] = centre[:, 1] + r * dv
+                out[:, _IDX[name], 2] = sway + sgn * r * dw
+        return out
+
+    def project(self, p3: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Runner frame -> image pixels [N, 33, 2]."""
+        xy = np.empty(p3.shape[:-1] + (2,))
+        if self.cfg.view == "front":
+            xy[..., 0] = self.x_centre + p3[..., 2]
+        else:
+            xy[..., 0] = self.hip_x_img(t)[:, None] + self.sign * p3[..., 0]
+        xy[..., 1] = self.ground_y - p3[..., 1]
+        return xy
+
+
+# --------------------------------------------------------------------------- public API
+
+
+@functools.lru_cache(maxsize=32)
+def _model_for(cfg: GaitConfig) -> _Model:
+    return _Model(cfg)
+
+
+def pose_at(cfg: GaitConfig, t_s: np.ndarray | float) -> np.ndarray:
+    """Noiseless image coordinates [N, 33, 2] at arbitrary (continuous) times."""
+    model = _model_for(cfg)
+    t = np.atleast_1d(np.asarray(t_s, dtype=float))
+    return model.project(model.pose3d(t), t)
+
+
+def _frame_times(cfg: GaitConfig, rng: np.random.Generator) -> np.ndarray:
+    n = max(2, int(round(cfg.duration_s * cfg.fps)))
+    dt = np.full(n - 1, 1.0 / cfg.fps)
+    if cfg.vfr_jitter > 0:
+        dt *= 1.0 + cfg.vfr_jitter * rng.uniform(-1.0, 1.0, n - 1)
+    return np.concatenate([[0.0], np.cumsum(dt)])
+
+
+def _runs_mask(n: int, frac: float, max_run: int, rng: np.random.Generator) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    target = int(round(frac * n))
+    while mask.sum() < target:
+        start = int(rng.integers(0, n))
+        mask[start : start + int(rng.integers(1, max_run + 1))] = True
+    return mask
+
+
+def _angle_deg(vu: np.ndarray, vv: np.ndarray) -> np.ndarray:
+    return np.degrees(np.arctan2(vv, vu))
+
+
+def _side_truth(model: _Model, side: str, ic: np.ndarray) -> SideTruth:
+    cfg = model.cfg
+    tc = model.tc[side]
+    step = model.stride * (cfg.right_ic_phase if side == "R" else 1.0 - cfg.right_ic_phase)
+    common = {
+        "contact_time_ms": 1000.0 * tc,
+        "duty_factor_pct": 100.0 * tc / model.stride,
+        "step_time_s": step,
+    }
+    if cfg.view == "front":
+        return SideTruth(
+            **common,
+            foot_strike_angle_deg=None,
+            overstride_pct_leg=None,
+            shank_angle_ic_deg=None,
+            knee_flexion_ic_deg=None,
+            knee_flexion_midstance_deg=None,
+            heel_lift_to_deg=None,
+        )
+
+    def knee_metrics(t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        heel, toe, ankle, _ = model.foot(side, t)
+        hip = np.column_stack([np.zeros_like(t), model.hip_v(t)])
+        knee = _knee_ik(hip, ankle, model.thigh, model.shank)
+        v1, v2 = hip - knee, ankle - knee
+        cosk = np.sum(v1 * v2, axis=1) / (np.linalg.norm(v1, axis=1) * np.linalg.norm(v2, axis=1))
+        flex = 180.0 - np.degrees(np.arccos(np.clip(cosk, -1.0, 1.0)))
+        shank = np.degrees(np.arctan2(ankle[:, 0] - knee[:, 0], knee[:, 1] - ankle[:, 1]))
+        foot_ang = _angle_deg(toe[:, 0] - heel[:, 0], toe[:, 1] - heel[:, 1])
+        return flex, shank, foot_ang, heel[:, 0]
+
+    flex_ic, shank_ic, foot_ic, heel_u = knee_metrics(ic)
+    flex_ms, _, _, _ = knee_metrics(ic + 0.5 * tc)
+    _, _, foot_to, _ = knee_metrics(ic + tc - 1e-9)
+    return SideTruth(
+        **common,
+        foot_strike_angle_deg=float(np.mean(foot_ic)),
+        overstride_pct_leg=float(np.mean(heel_u) / model.leg * 100.0),
+        shank_angle_ic_deg=float(np.mean(shank_ic)),
+        knee_flexion_ic_deg=float(np.mean(flex_ic)),
+        knee_flexion_midstance_deg=float(np.mean(flex_ms)),
+        heel_lift_to_deg=float(-np.mean(foot_to)),
+    )
+
+
+def _arm_cross(
+    model: _Model, t: np.ndarray, valid: np.ndarray
+) -> tuple[float | None, float | None]:
+    if model.cfg.view != "front":
+        return None, None
+    sw = model.shoulder_w
+    tol = 1e-9 * sw
+    # crossing distance past the mid-shoulder line, towards the opposite side
+    depth = {"L": -model.wrist_w("L", t), "R": model.wrist_w("R", t)}
+    crossing = (depth["L"] > tol) | (depth["R"] > tol)
+    share = 100.0 * float(np.mean(crossing[valid])) if valid.any() else 0.0
+    maxima = []
+    for side in _SIDES:
+        other = "R" if side == "L" else "L"
+        for t_ext in model.ic_times(other, float(t[0]), float(t[-1])):
+            win = valid & (np.abs(t - t_ext) < 0.5 * model.stride)
+            if win.any():
+                maxima.append(max(0.0, float(depth[side][win].max())))
+    depth_pct = 100.0 * float(np.median(maxima)) / sw if maxima else 0.0
+    return share, depth_pct
+
+
+def generate(cfg: GaitConfig | None = None) -> SyntheticClip:
+    """Generate a synthetic clip with known truth (see the module docstring)."""
+    cfg = cfg or GaitConfig()
+    model = _model_for(cfg)
+    rng_t, rng_drop, rng_swap, rng_noise, rng_vis = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(cfg.seed).spawn(5)
+    )
+    t = _frame_times(cfg, rng_t)
+    n = len(t)
+    clean = model.project(model.pose3d(t), t)
+
+    # visibility: far side lower in the side view, low outside the image
+    vis = np.full((n, 33), 0.95)
+    if cfg.view == "side":
+        far = RIGHT_IDX if cfg.direction == "left" else LEFT_IDX
+        vis[:, list(far)] = 0.7
+    vis += rng_vis.uniform(-0.03, 0.03, vis.shape)
+    w_img, h_img = cfg.image_size
+    outside = (
+        (clean[..., 0] < 0)
+        | (clean[..., 0] > w_img)
+        | (clean[..., 1] < 0)
+        | (clean[..., 1] > h_img)
+    )
+    vis[outside] = 0.1
+    hip_mid = 0.5 * (clean[:, _IDX["left_hip"]] + clean[:, _IDX["right_hip"]])
+    in_frame = (hip_mid[:, 0] >= 0) & (hip_mid[:, 0] <= w_img)
+    in_frame &= (hip_mid[:, 1] >= 0) & (hip_mid[:, 1] <= h_img)
+
+    # corruption: swaps, noise, dropouts
+    dropped = _runs_mask(n, cfg.dropout_frac, 3, rng_drop)
+    swapped = _runs_mask(n, cfg.swap_frac, 4, rng_swap)
+    perm = np.arange(33)
+    perm[list(LEFT_IDX)], perm[list(RIGHT_IDX)] = RIGHT_IDX, LEFT_IDX
+    xy = clean.copy()
+    xy[swapped] = clean[swapped][:, perm]
+    vis[swapped] = vis[swapped][:, perm]
+    if cfg.noise_px > 0:
+        xy += rng_noise.normal(0.0, cfg.noise_px, xy.shape)
+    z = np.zeros((n, 33))
+    xy[dropped], z[dropped], vis[dropped] = np.nan, np.nan, 0.0
+    vis = np.clip(vis, 0.0, 1.0)
+    hm = 0.5 * (xy[:, _IDX["left_hip"]] + xy[:, _IDX["right_hip"]])
+    world = np.zeros((n, 33, 3))
+    world[..., :2] = (xy - hm[:, None, :]) / model.ppm
+    world[dropped] = np.nan
+
+    # truth
+    t0, t1 = float(t[0]), float(t[-1])
+    ic = {s: model.ic_times(s, t0, t1) for s in _SIDES}
+    to = {
+        s: np.sort(model.ic_times(s, t0 - model.tc[s], t1 - model.tc[s]) + model.tc[s])
+        for s in _SIDES
+    }
+    mids = {
+        s: model.ic_times(s, t0 - 0.5 * model.tc[s], t1 - 0.5 * model.tc[s]) + 0.5 * model.tc[s]
+        for s in _SIDES
+    }
+    sides = {}
+    for s in _SIDES:
+        ev = ic[s] if len(ic[s]) else model.ic_times(s, t0, t0 + model.stride)
+        sides[s] = _side_truth(model, s, ev)
+
+    def mean_of(attr: str) -> float | None:
+        vals = [getattr(sides[s], attr) for s in _SIDES]
+        return None if vals[0] is None else float(np.mean(vals))
+
+    share, depth = _arm_cross(model, t, ~dropped)
+    strike = mean_of("foot_strike_angle_deg")
+    over = mean_of("overstride_pct_leg")
+    side_view = cfg.view == "side"
+    truth = GaitTruth(
+        view=cfg.view,
+        direction=cfg.direction if side_view else None,
+        setting=cfg.setting,
+        walking=cfg.walking,
+        near_side=("L" if cfg.direction == "left" else "R") if side_view else None,
+        cadence_spm=120.0 / model.stride,
+        step_time_s=0.5 * model.stride,
+        stride_time_s=model.stride,
+        speed_mps=float(cfg.speed_mps),
+        step_length_m=float(cfg.speed_mps) * 0.5 * model.stride,
+        ic_t_s=ic,
+        to_t_s=to,
+        midstance_t_s=mids,
+        contact_time_ms=mean_of("contact_time_ms"),  # type: ignore[arg-type]
+        flight_time_ms=1000.0 * 0.5 * model.stride - mean_of("contact_time_ms"),  # type: ignore[operator]
+        duty_factor_pct=mean_of("duty_factor_pct"),  # type: ignore[arg-type]
+        foot_strike_angle_deg=strike,
+        strike_class=strike_class(strike) if strike is not None else None,
+        overstride_pct_leg=over,
+        overstride_px=over / 100.0 * model.leg if over is not None else None,
+        shank_angle_ic_deg=mean_of("shank_angle_ic_deg"),
+        knee_flexion_ic_deg=mean_of("knee_flexion_ic_deg"),
+        knee_flexion_midstance_deg=mean_of("knee_flexion_midstance_deg"),
+        trunk_lean_deg=float(cfg.trunk_lean_deg) if side_view else None,
+        vertical_oscillation_pct_leg=100.0 * model.osc / model.leg,
+        vertical_oscillation_px=model.osc,
+        arm_cross_share_pct=share,
+        arm_cross_depth_pct_shoulder=depth,
+        leg_length_px=model.leg,
+        px_per_m=model.ppm,
+        shoulder_width_px=model.shoulder_w,
+        ground_y_px=model.ground_y,
+        segment_lengths_px={
+            "thigh": model.thigh,
+            "shank": model.shank,
+            "foot": model.foot_len,
+            "trunk": model.trunk,
+            "upper_arm": model.upper_arm,
+            "forearm": model.forearm,
+        },
+        side=sides,
+        adjustments=model.adjustments,
+    )
+    return SyntheticClip(
+        t_s=t,
+        xy_px=xy,
+        z=z,
+        visibility=vis,
+        presence=vis.copy(),
+        world_m=world,
+        width_px=int(w_img),
+        height_px=int(h_img),
+        truth=truth,
+        config=cfg,
+        xy_px_clean=clean,
+        dropped=dropped,
+        swapped=swapped,
+        in_frame=in_frame,
+    )

@@ -1,0 +1,384 @@
+"""Self-checks of the synthetic gait generator (tests/synthetic_gait.py).
+
+These test the generator itself, against its own configuration, so that the truth it
+hands to the metrics tests can be trusted.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+try:
+    from synthetic_gait import LEFT_IDX, RIGHT_IDX, GaitConfig, generate, pose_at, strike_class
+except ImportError:  # tests/ imported as a package
+    from tests.synthetic_gait import (
+        LEFT_IDX,
+        RIGHT_IDX,
+        GaitConfig,
+        generate,
+        pose_at,
+        strike_class,
+    )
+
+L_SH, R_SH, L_HIP, R_HIP, L_KNEE, L_ANKLE = 11, 12, 23, 24, 25, 27
+L_HEEL, R_HEEL, L_TOE, R_TOE = 29, 30, 31, 32
+TOL = 1e-6  # px, for noiseless geometry
+
+
+def _sign(cfg: GaitConfig) -> float:
+    """+1 if the runner faces image-right, -1 if image-left."""
+    return 1.0 if cfg.direction == "right" else -1.0
+
+
+def _hip_mid(p: np.ndarray) -> np.ndarray:
+    return 0.5 * (p[..., L_HIP, :] + p[..., R_HIP, :])
+
+
+def _stance_times(clip, side: str, lo: float, hi: float, n: int = 25) -> np.ndarray:
+    """Times inside every stance of ``side``, at stance fractions lo..hi."""
+    tr = clip.truth
+    tc = tr.side[side].contact_time_ms / 1000.0
+    return np.concatenate([ic + tc * np.linspace(lo, hi, n) for ic in tr.ic_t_s[side]])
+
+
+def test_frame_count_and_nominal_times() -> None:
+    cfg = GaitConfig(fps=30, duration_s=4)
+    clip = generate(cfg)
+    assert len(clip.t_s) == 120
+    assert clip.xy_px.shape == (120, 33, 2)
+    assert clip.world_m.shape == (120, 33, 3)
+    assert clip.visibility.shape == clip.presence.shape == clip.z.shape == (120, 33)
+    assert clip.t_s[0] == 0.0
+    np.testing.assert_allclose(np.diff(clip.t_s), 1 / 30)
+    assert (clip.width_px, clip.height_px) == cfg.image_size
+    assert not np.isnan(clip.xy_px).any()
+
+
+@pytest.mark.parametrize("cadence", [150.0, 170.0, 185.0])
+def test_ic_alternate_with_step_time(cadence: float) -> None:
+    clip = generate(GaitConfig(cadence_spm=cadence, duration_s=5))
+    tr = clip.truth
+    times = np.concatenate([tr.ic_t_s["L"], tr.ic_t_s["R"]])
+    labels = np.array(["L"] * len(tr.ic_t_s["L"]) + ["R"] * len(tr.ic_t_s["R"]))
+    order = np.argsort(times)
+    times, labels = times[order], labels[order]
+    assert len(times) >= 2 * 5 * cadence / 60 / 2 - 2
+    assert (labels[1:] != labels[:-1]).all()
+    np.testing.assert_allclose(np.diff(times), 60.0 / cadence, atol=1e-9)
+    assert tr.cadence_spm == pytest.approx(cadence)
+    assert times[0] >= clip.t_s[0] and times[-1] <= clip.t_s[-1]
+    for side in "LR":  # each toe-off is one contact time after an IC
+        tc, ic0 = tr.side[side].contact_time_ms / 1000, tr.ic_t_s[side][0]
+        k = np.round((tr.to_t_s[side] - tc - ic0) / tr.stride_time_s)
+        np.testing.assert_allclose(tr.to_t_s[side] - tc, ic0 + k * tr.stride_time_s, atol=1e-9)
+
+
+@pytest.mark.parametrize("direction", ["left", "right"])
+@pytest.mark.parametrize("setting", ["treadmill", "overground"])
+@pytest.mark.parametrize("overstride", [0.0, 14.0])
+def test_heel_at_ground_and_overstride_at_ic(direction: str, setting: str, overstride: float):
+    cfg = GaitConfig(
+        direction=direction, setting=setting, overstride_pct_leg=overstride, duration_s=2.5
+    )
+    clip = generate(cfg)
+    tr = clip.truth
+    assert tr.adjustments == ()
+    for side, heel in (("L", L_HEEL), ("R", R_HEEL)):
+        ic = tr.ic_t_s[side]
+        assert len(ic) >= 2
+        p = pose_at(cfg, ic)
+        np.testing.assert_allclose(p[:, heel, 1], tr.ground_y_px, atol=TOL)
+        ahead = _sign(cfg) * (p[:, heel, 0] - _hip_mid(p)[:, 0])
+        np.testing.assert_allclose(ahead, overstride / 100 * tr.leg_length_px, atol=TOL)
+        assert tr.side[side].overstride_pct_leg == pytest.approx(overstride, abs=1e-9)
+        # just before IC the foot is still in the air
+        before = pose_at(cfg, ic - 0.02)
+        assert (before[:, heel, 1] < tr.ground_y_px - 1.0).all()
+
+
+def test_forefoot_lands_on_toe() -> None:
+    cfg = GaitConfig(foot_strike_angle_deg=-8.0, duration_s=2)
+    tr = generate(cfg).truth
+    p = pose_at(cfg, tr.ic_t_s["L"])
+    np.testing.assert_allclose(p[:, L_TOE, 1], tr.ground_y_px, atol=TOL)
+    assert (p[:, L_HEEL, 1] < tr.ground_y_px - 5).all()  # heel above ground (y down)
+
+
+@pytest.mark.parametrize("direction", ["left", "right"])
+def test_stance_foot_moves_at_belt_speed_on_treadmill(direction: str) -> None:
+    cfg = GaitConfig(direction=direction, speed_mps=3.2, duration_s=3)
+    clip = generate(cfg)
+    tr = clip.truth
+    v_px = cfg.speed_mps * tr.px_per_m
+    for side, toe in (("L", L_TOE), ("R", R_TOE)):
+        tc = tr.side[side].contact_time_ms / 1000
+        for ic in tr.ic_t_s[side]:
+            t = ic + tc * np.linspace(0.2, 1.0, 30)  # toe is ground-fixed once flat
+            p = pose_at(cfg, t)
+            np.testing.assert_allclose(p[:, toe, 1], tr.ground_y_px, atol=TOL)
+            slope, icpt = np.polyfit(t, p[:, toe, 0], 1)
+            assert slope == pytest.approx(-_sign(cfg) * v_px, rel=1e-9)
+            np.testing.assert_allclose(p[:, toe, 0], slope * t + icpt, atol=1e-6)
+            np.testing.assert_allclose(_hip_mid(p)[:, 0], cfg.image_size[0] / 2)
+
+
+@pytest.mark.parametrize("direction", ["left", "right"])
+def test_stance_foot_fixed_overground(direction: str) -> None:
+    cfg = GaitConfig(
+        direction=direction, setting="overground", duration_s=1.5, height_px=250,
+        image_size=(1920, 1080),
+    )  # fmt: skip
+    clip = generate(cfg)
+    tr = clip.truth
+    assert clip.in_frame.all()
+    for side, toe in (("L", L_TOE), ("R", R_TOE)):
+        t = _stance_times(clip, side, 0.2, 1.0)
+        p = pose_at(cfg, t)
+        for seg in p[:, toe].reshape(-1, 25, 2):
+            assert np.ptp(seg[:, 0]) < TOL and np.ptp(seg[:, 1]) < TOL
+    # the hip travels at speed in the running direction
+    hip_x = _hip_mid(clip.xy_px_clean)[:, 0]
+    vel = np.diff(hip_x) / np.diff(clip.t_s)
+    np.testing.assert_allclose(vel, _sign(cfg) * cfg.speed_mps * tr.px_per_m)
+
+
+@pytest.mark.parametrize("angle", [14.0, 8.5, 3.0, 0.0, -1.0, -8.0])
+@pytest.mark.parametrize("direction", ["left", "right"])
+def test_foot_strike_angle_truth(angle: float, direction: str) -> None:
+    cfg = GaitConfig(foot_strike_angle_deg=angle, direction=direction, duration_s=2)
+    tr = generate(cfg).truth
+    assert tr.foot_strike_angle_deg == pytest.approx(angle, abs=1e-9)
+    assert tr.strike_class == strike_class(angle)
+    for side, heel, toe in (("L", L_HEEL, L_TOE), ("R", R_HEEL, R_TOE)):
+        p = pose_at(cfg, tr.ic_t_s[side])
+        fwd = _sign(cfg) * (p[:, toe, 0] - p[:, heel, 0])
+        up = -(p[:, toe, 1] - p[:, heel, 1])
+        np.testing.assert_allclose(np.degrees(np.arctan2(up, fwd)), angle, atol=1e-9)
+
+
+def test_strike_class_thresholds() -> None:
+    assert strike_class(12) == "rearfoot"
+    assert strike_class(8.0) == "midfoot"
+    assert strike_class(-1.6) == "midfoot"
+    assert strike_class(-1.7) == "forefoot"
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [{}, {"walking": True}, {"foot_strike_angle_deg": -8.0}, {"overstride_pct_leg": 30.0}],
+)
+def test_segment_lengths_constant(kw: dict) -> None:
+    cfg = GaitConfig(duration_s=3, **kw)
+    clip = generate(cfg)
+    seg = clip.truth.segment_lengths_px
+    p = pose_at(cfg, np.linspace(0, 3, 1500))
+    pairs = {
+        "thigh": [(23, 25), (24, 26)],
+        "shank": [(25, 27), (26, 28)],
+        "foot": [(29, 31), (30, 32)],
+        "upper_arm": [(11, 13), (12, 14)],
+        "forearm": [(13, 15), (14, 16)],
+    }
+    for name, idx in pairs.items():
+        for a, b in idx:
+            length = np.linalg.norm(p[:, a] - p[:, b], axis=1)
+            np.testing.assert_allclose(length, seg[name], atol=1e-6, err_msg=name)
+    sh = 0.5 * (p[:, L_SH] + p[:, R_SH])
+    np.testing.assert_allclose(np.linalg.norm(sh - _hip_mid(p), axis=1), seg["trunk"])
+    # no part of either foot ever goes below the ground
+    assert (p[:, [L_HEEL, R_HEEL, L_TOE, R_TOE], 1] <= clip.truth.ground_y_px + 1e-9).all()
+    assert clip.truth.leg_length_px == pytest.approx(seg["thigh"] + seg["shank"])
+
+
+def test_knee_midstance_trunk_lean_and_vertical_oscillation() -> None:
+    cfg = GaitConfig(knee_flexion_midstance_deg=42, trunk_lean_deg=-4,
+                     vertical_oscillation_pct_leg=9, direction="right", duration_s=3)  # fmt: skip
+    tr = generate(cfg).truth
+    assert tr.adjustments == ()
+    assert tr.knee_flexion_midstance_deg == pytest.approx(42, abs=1e-6)
+    p = pose_at(cfg, tr.midstance_t_s["L"])
+    v1, v2 = p[:, L_HIP] - p[:, L_KNEE], p[:, L_ANKLE] - p[:, L_KNEE]
+    cosk = (v1 * v2).sum(1) / np.linalg.norm(v1, axis=1) / np.linalg.norm(v2, axis=1)
+    np.testing.assert_allclose(180 - np.degrees(np.arccos(cosk)), 42, atol=1e-6)
+    # trunk lean: backwards lean means shoulders behind the hips in the running direction
+    t = np.linspace(0, 3, 400)
+    p = pose_at(cfg, t)
+    trunk = 0.5 * (p[:, L_SH] + p[:, R_SH]) - _hip_mid(p)
+    lean = np.degrees(np.arctan2(_sign(cfg) * trunk[:, 0], -trunk[:, 1]))
+    np.testing.assert_allclose(lean, -4, atol=1e-9)
+    assert tr.trunk_lean_deg == -4
+    # hip travel: peak-to-peak per step = configured, lowest at midstance (running)
+    steps = np.sort(np.concatenate([tr.ic_t_s["L"], tr.ic_t_s["R"]]))
+    for t0, t1 in zip(steps[:-1], steps[1:], strict=True):
+        y = _hip_mid(pose_at(cfg, np.linspace(t0, t1, 801)))[:, 1]
+        assert np.ptp(y) == pytest.approx(0.09 * tr.leg_length_px, rel=1e-4)
+    lowest = _hip_mid(pose_at(cfg, tr.midstance_t_s["L"]))[:, 1]  # y down: max y
+    y_all = _hip_mid(pose_at(cfg, np.linspace(0, 3, 3001)))[:, 1]
+    assert lowest.min() >= y_all.max() - 1e-9
+    assert lowest.max() - y_all.max() < 1e-3
+    assert tr.vertical_oscillation_pct_leg == pytest.approx(9)
+
+
+def test_swing_foot_clears_ground_and_flight_phase() -> None:
+    cfg = GaitConfig(duration_s=3)
+    clip = generate(cfg)
+    tr = clip.truth
+    ground = tr.ground_y_px
+    for side, ankle, heel in (("L", L_ANKLE, L_HEEL), ("R", 28, R_HEEL)):
+        to = tr.to_t_s[side]
+        mid_swing = to + 0.5 * (tr.stride_time_s - tr.side[side].contact_time_ms / 1000)
+        p = pose_at(cfg, mid_swing)
+        assert (ground - p[:, ankle, 1] > 0.15 * tr.leg_length_px).all()
+        assert (p[:, heel, 1] < ground - 1).all()
+    # running: in mid-flight no foot touches the ground
+    flight_mid = tr.to_t_s["L"] + 0.5 * tr.flight_time_ms / 1000
+    p = pose_at(cfg, flight_mid)
+    assert tr.flight_time_ms > 0
+    assert (p[:, [L_HEEL, R_HEEL, L_TOE, R_TOE], 1] < ground - 1).all()
+
+
+def test_walking_has_double_support() -> None:
+    cfg = GaitConfig(walking=True, duration_s=4)
+    tr = generate(cfg).truth
+    assert tr.cadence_spm == pytest.approx(115)
+    assert tr.duty_factor_pct > 50
+    assert tr.flight_time_ms < 0
+    # at each right IC the left foot is still on the ground (toe at ground level)
+    p = pose_at(cfg, tr.ic_t_s["R"])
+    np.testing.assert_allclose(p[:, L_TOE, 1], tr.ground_y_px, atol=TOL)
+    np.testing.assert_allclose(p[:, R_HEEL, 1], tr.ground_y_px, atol=TOL)
+    # walking hip is highest (smallest y) at midstance
+    y_mid = _hip_mid(pose_at(cfg, tr.midstance_t_s["L"]))[:, 1]
+    y_all = _hip_mid(pose_at(cfg, np.linspace(0, 4, 2001)))[:, 1]
+    assert y_mid.max() <= y_all.min() + 1e-9
+    assert y_all.min() - y_mid.min() < 1e-3
+
+
+def test_swaps_swap_all_pairs() -> None:
+    cfg = GaitConfig(swap_frac=0.1, dropout_frac=0.05, seed=3, duration_s=6)
+    clip = generate(cfg)
+    n = len(clip.t_s)
+    assert abs(clip.swapped.sum() - 0.1 * n) <= 3
+    ok = clip.swapped & ~clip.dropped
+    assert ok.any()
+    left, right = list(LEFT_IDX), list(RIGHT_IDX)
+    np.testing.assert_array_equal(clip.xy_px[ok][:, left], clip.xy_px_clean[ok][:, right])
+    np.testing.assert_array_equal(clip.xy_px[ok][:, right], clip.xy_px_clean[ok][:, left])
+    keep = ~clip.swapped & ~clip.dropped
+    np.testing.assert_array_equal(clip.xy_px[keep], clip.xy_px_clean[keep])
+    # the swap is visible: the legs really are apart in swapped frames
+    gap = np.abs(clip.xy_px_clean[ok][:, L_ANKLE, 0] - clip.xy_px_clean[ok][:, 28, 0])
+    assert gap.max() > 20
+    # runs are short (1-4 frames; overlapping runs may merge slightly longer)
+    edges = np.flatnonzero(np.diff(np.r_[0, clip.swapped.astype(int), 0]))
+    runs = edges[1::2] - edges[::2]
+    assert np.median(runs) <= 4
+
+
+def test_dropouts_are_nan_runs() -> None:
+    clip = generate(GaitConfig(dropout_frac=0.1, seed=5, duration_s=6))
+    d = clip.dropped
+    assert abs(d.sum() - 0.1 * len(d)) <= 2
+    assert np.isnan(clip.xy_px[d]).all() and np.isnan(clip.world_m[d]).all()
+    assert not np.isnan(clip.xy_px[~d]).any()
+    assert (clip.visibility[d] == 0).all() and (clip.presence[d] == 0).all()
+
+
+def test_noise_level_and_determinism() -> None:
+    cfg = GaitConfig(noise_px=2.0, seed=11, duration_s=4)
+    a, b = generate(cfg), generate(cfg)
+    np.testing.assert_array_equal(a.xy_px, b.xy_px)
+    resid = a.xy_px - a.xy_px_clean
+    assert np.std(resid) == pytest.approx(2.0, rel=0.05)
+    c = generate(GaitConfig(noise_px=2.0, seed=12, duration_s=4))
+    assert not np.array_equal(a.xy_px, c.xy_px)
+
+
+def test_vfr_times_strictly_increase() -> None:
+    cfg = GaitConfig(fps=30, vfr_jitter=0.2, seed=2, duration_s=5)
+    clip = generate(cfg)
+    dt = np.diff(clip.t_s)
+    assert (dt > 0).all()
+    assert dt.min() >= (1 - 0.2) / 30 - 1e-12 and dt.max() <= (1 + 0.2) / 30 + 1e-12
+    assert np.std(dt) > 0.05 / 30
+    # poses follow real time: clean frames equal the continuous kinematics
+    np.testing.assert_allclose(clip.xy_px_clean, pose_at(cfg, clip.t_s), atol=1e-9)
+
+
+def test_side_view_visibility_and_world() -> None:
+    clip = generate(GaitConfig(direction="left", duration_s=2))
+    assert clip.truth.near_side == "L"
+    vis = clip.visibility
+    assert (vis >= 0).all() and (vis <= 1).all()
+    assert vis[:, list(LEFT_IDX)].mean() > vis[:, list(RIGHT_IDX)].mean() + 0.15
+    w = clip.world_m
+    np.testing.assert_allclose(0.5 * (w[:, L_HIP, :2] + w[:, R_HIP, :2]), 0, atol=1e-12)
+    leg_m = np.linalg.norm(w[:, 23, :2] - w[:, 25, :2], axis=1)
+    np.testing.assert_allclose(leg_m, 0.245 * clip.config.body_height_m)
+
+
+def test_contact_asymmetry() -> None:
+    cfg = GaitConfig(contact_scale=(1.15, 1.0), duration_s=3)
+    tr = generate(cfg).truth
+    ratio = tr.side["L"].contact_time_ms / tr.side["R"].contact_time_ms
+    assert ratio == pytest.approx(1.15)
+    assert tr.side["L"].duty_factor_pct == pytest.approx(35 * 1.15)
+    # left foot really is on the ground until its (later) toe-off
+    to = tr.to_t_s["L"]
+    on = pose_at(cfg, to - 1e-4)[:, L_TOE, 1]
+    off = pose_at(cfg, to + 0.02)[:, L_TOE, 1]
+    np.testing.assert_allclose(on, tr.ground_y_px, atol=TOL)
+    assert (off < tr.ground_y_px - 0.5).all()
+
+
+def test_front_view_arm_crossing() -> None:
+    none = generate(GaitConfig(view="front", arm_cross_pct_shoulder=0.0, duration_s=3))
+    assert none.truth.arm_cross_share_pct == 0.0
+    assert none.truth.arm_cross_depth_pct_shoulder == 0.0
+    clip = generate(GaitConfig(view="front", arm_cross_pct_shoulder=15.0, duration_s=3))
+    tr = clip.truth
+    assert tr.foot_strike_angle_deg is None and tr.overstride_pct_leg is None
+    assert tr.direction is None and tr.trunk_lean_deg is None
+    xy = clip.xy_px_clean
+    # facing the camera: the runner's left is on image right
+    assert (xy[:, L_HIP, 0] > xy[:, R_HIP, 0]).all() and (xy[:, L_SH, 0] > xy[:, R_SH, 0]).all()
+    mid = 0.5 * (xy[:, L_SH, 0] + xy[:, R_SH, 0])
+    cross_l = mid - xy[:, 15, 0]  # left wrist past the midline towards image left
+    cross_r = xy[:, 16, 0] - mid
+    share = 100 * np.mean((cross_l > 1e-6) | (cross_r > 1e-6))
+    assert tr.arm_cross_share_pct == pytest.approx(share)
+    assert 0 < share < 100
+    assert 13.0 < tr.arm_cross_depth_pct_shoulder <= 15.0 + 1e-9
+    assert max(cross_l.max(), cross_r.max()) <= 0.15 * tr.shoulder_width_px + 1e-9
+    # feet alternate lifting at the same cadence
+    lift = tr.ground_y_px - xy[:, L_ANKLE, 1]
+    assert np.ptp(lift) > 0.1 * tr.leg_length_px
+    assert tr.cadence_spm == pytest.approx(170)
+
+
+def test_infeasible_configs() -> None:
+    tr = generate(GaitConfig(overstride_pct_leg=30, duration_s=2)).truth
+    assert tr.adjustments  # hip lowered: realised knee flexion is reported
+    assert tr.knee_flexion_midstance_deg > 40
+    assert tr.overstride_pct_leg == pytest.approx(30)
+    with pytest.raises(ValueError):
+        generate(GaitConfig(overstride_pct_leg=30, strict=True, duration_s=2))
+    with pytest.raises(ValueError):
+        GaitConfig(walking=True, duty_factor=0.45)
+    with pytest.raises(ValueError):
+        GaitConfig(view="front", setting="overground")
+
+
+def test_generator_is_independent_of_formcheck() -> None:
+    src = Path(__file__).with_name("synthetic_gait.py").read_text()
+    mods = set()
+    for node in ast.walk(ast.parse(src)):
+        if isinstance(node, ast.Import):
+            mods.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            mods.add((node.module or "").split(".")[0])
+    assert mods <= {"__future__", "functools", "math", "dataclasses", "typing", "numpy"}
