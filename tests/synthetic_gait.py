@@ -604,26 +604,20 @@ class _Model:
         # head: centre above the shoulders along the trunk; face points on a sphere
         centre = sh_mid + self.head_off * tdir
         r = self.head_r
-        face = {  # (u, v, w) offsets; w given for the left member of each pair
-            "nose": (1.0, -0.1, 0.0),
-            "eye_inner": (0.85, 0.25, 0.15),
-            "eye": (0.8, 0.25, 0.3),
-            "eye_outer": (0.7, 0.25, 0.45),
-            "ear": (-0.1, 0.1, 0.95),
-            "mouth": (0.85, -0.45, 0.25),
-        }
-        for key, (du, dv, dw) in face.items():
-            pairs = (
-                [("nose", 1.0)]
-                if key == "nose"
-                else [("mouth_left", 1.0), ("mouth_right", -1.0)]
-                if key == "mouth"
-                else [("left_" + key, 1.0), ("right_" + key, -1.0)]
-            )
-            for name, sgn in pairs:
-                out[:, _IDX[name], 0] = centre[:, 0] + r * du
-                out[:, _IDX[name], 1] = centre[:, 1] + r * dv
-                out[:, _IDX[name], 2] = sway + sgn * r * dw
+        face = (  # (name, u, v, w) offsets in head radii
+            ("nose", 1.0, -0.1, 0.0),
+            ("left_eye_inner", 0.85, 0.25, 0.15),
+            ("left_eye", 0.8, 0.25, 0.3),
+            ("left_eye_outer", 0.7, 0.25, 0.45),
+            ("left_ear", -0.1, 0.1, 0.95),
+            ("mouth_left", 0.85, -0.45, 0.25),
+        )
+        for name, du, dv, dw in face:
+            mirror = name.replace("left", "right")
+            for nm, sgn in ((name, 1.0), (mirror, -1.0)) if mirror != name else ((name, 1.0),):
+                out[:, _IDX[nm], 0] = centre[:, 0] + r * du
+                out[:, _IDX[nm], 1] = centre[:, 1] + r * dv
+                out[:, _IDX[nm], 2] = sway + sgn * r * dw
         return out
 
     def project(self, p3: np.ndarray, t: np.ndarray) -> np.ndarray:

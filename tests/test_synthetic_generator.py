@@ -158,6 +158,18 @@ def test_foot_strike_angle_truth(angle: float, direction: str) -> None:
         fwd = _sign(cfg) * (p[:, toe, 0] - p[:, heel, 0])
         up = -(p[:, toe, 1] - p[:, heel, 1])
         np.testing.assert_allclose(np.degrees(np.arctan2(up, fwd)), angle, atol=1e-9)
+    # the foot rotates to flat within 15 % of stance and stays flat to midstance
+    tc = tr.side["L"].contact_time_ms / 1000
+    frac = np.array([0.05, 0.15, 0.3, 0.5])
+    p = pose_at(cfg, tr.ic_t_s["L"][0] + tc * frac)
+    ang = np.degrees(
+        np.arctan2(
+            -(p[:, L_TOE, 1] - p[:, L_HEEL, 1]), _sign(cfg) * (p[:, L_TOE, 0] - p[:, L_HEEL, 0])
+        )
+    )
+    np.testing.assert_allclose(ang[1:], 0.0, atol=1e-9)
+    if angle != 0:
+        assert 0 < ang[0] / angle < 1
 
 
 def test_strike_class_thresholds() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -13,7 +13,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
-@lru_cache(maxsize=None)
+@cache
 def settings() -> dict[str, Any]:
     """The analysis settings (``formcheck/settings.toml``) as a nested dict."""
     text = resources.files("formcheck").joinpath("settings.toml").read_text(encoding="utf-8")

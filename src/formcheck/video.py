@@ -65,34 +65,112 @@ class Frame:
     image: np.ndarray
 
 
+#: Demuxers FFmpeg uses for text and still images: a readable file, but not a video.
+_NOT_VIDEO_FORMATS = frozenset({"tty", "bin", "adf", "idf", "xbin", "image2", "gif_pipe"})
+
+#: File signatures of video containers (offset, bytes): a file that starts like one of these
+#: but cannot be opened is a damaged video, not some other kind of file.
+_VIDEO_MAGIC = (
+    (4, b"ftyp"), (4, b"moov"), (4, b"mdat"), (4, b"free"), (4, b"wide"), (4, b"skip"),
+    (0, b"\x1a\x45\xdf\xa3"),  # Matroska / WebM (EBML)
+    (8, b"AVI "),  # RIFF....AVI
+    (0, b"\x00\x00\x01\xba"), (0, b"\x00\x00\x01\xb3"),  # MPEG program / elementary stream
+    (0, b"\x47"),  # MPEG-TS sync byte (checked again at 188)
+    (0, b"FLV"), (0, b"\x30\x26\xb2\x75"),  # FLV, ASF/WMV
+)
+
+#: A gap between two frames longer than this (s, video time) is taken as a broken timestamp
+#: and replaced by one nominal frame interval, so a damaged PTS cannot stretch the clip to
+#: hours (the signal stage resamples the whole time span onto a uniform grid).
+MAX_FRAME_GAP_S = 5.0
+
+
+def _looks_like_video(path: Path) -> bool:
+    """True when the file starts with the signature of a video container."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(200)
+    except OSError:
+        return False
+    for off, magic in _VIDEO_MAGIC:
+        if head[off:off + len(magic)] == magic:
+            if magic == b"\x47":
+                return len(head) > 188 and head[188:189] == b"\x47"
+            return True
+    return False
+
+
 def _check_path(path: Path) -> None:
-    if not path.exists():
-        raise InputNotFoundError("no such file; check the path", path)
-    if path.is_dir():
-        raise InputNotFoundError("is a folder, not a video file (use 'formcheck batch')", path)
-    if path.stat().st_size == 0:
-        raise CorruptVideoError("the file is empty (0 bytes)", path)
+    """Fail with a one-line, actionable error unless ``path`` is a readable, non-empty file."""
+    try:
+        if not path.exists():
+            raise InputNotFoundError("no such file; check the path", path)
+        if path.is_dir():
+            raise InputNotFoundError("is a folder, not a video file (use 'formcheck batch' "
+                                     "for a folder of clips)", path)
+        if not path.is_file():
+            raise InputNotFoundError("is not a regular file (a device, pipe or socket); pass "
+                                     "a video file", path)
+        if not os.access(path, os.R_OK):
+            raise InputNotFoundError("cannot be read (permission denied); check the file's "
+                                     "permissions", path)
+        size = path.stat().st_size
+    except OSError as exc:  # e.g. a name too long, a broken network mount
+        raise InputNotFoundError(f"cannot be read ({exc.strerror or exc}); check the path",
+                                 path) from exc
+    if size == 0:
+        raise CorruptVideoError("the file is empty (0 bytes); copy or export the video again",
+                                path)
 
 
 def _open(path: Path) -> av.container.InputContainer:
+    """Open ``path`` for decoding, or raise the error that says what the file is."""
     _check_path(path)
     try:
         container = av.open(str(path), mode="r", metadata_errors="ignore")
-    except av.error.InvalidDataError as exc:
-        raise NotAVideoError(
-            "not a video FFmpeg can read (unknown format or damaged header)", path
-        ) from exc
+    except av.error.EOFError as exc:
+        raise CorruptVideoError("the file ends before any video data (cut short while "
+                                "copying or recording?); copy or export it again", path) from exc
+    except (av.error.InvalidDataError, av.error.ValueError) as exc:
+        if _looks_like_video(path):
+            raise CorruptVideoError(
+                "the video is damaged: its header or index cannot be read (an MP4 whose "
+                "recording or copy was cut short has no 'moov' index); copy or export it "
+                "again, or repair it with a tool such as untrunc", path) from exc
+        raise NotAVideoError("not a video FFmpeg can read (unknown format); pass a video "
+                             "file such as MP4, MOV, WebM or AVI", path) from exc
+    except PermissionError as exc:
+        raise InputNotFoundError("cannot be read (permission denied); check the file's "
+                                 "permissions", path) from exc
     except (av.error.FFmpegError, OSError) as exc:
-        raise CorruptVideoError(f"cannot open the file ({exc.__class__.__name__})", path) from exc
-    if not container.streams.video:
+        raise CorruptVideoError(f"cannot open the video ({_reason(exc)}); copy or export it "
+                                "again", path) from exc
+    try:
+        fmt = container.format.name or ""
+        if fmt in _NOT_VIDEO_FORMATS or (fmt.endswith("_pipe") and fmt != "gif_pipe"):
+            kind = "a text file" if fmt in ("tty", "bin", "adf", "idf", "xbin") else \
+                "a still image"
+            raise NotAVideoError(f"this is {kind}, not a video; pass a video file", path)
+        if not container.streams.video:
+            raise NotAVideoError("the file has no video stream (audio or data only); pass a "
+                                 "video file", path)
+        stream = container.streams.video[0]
+        if (stream.frames or 0) == 1 and fmt not in ("matroska,webm",):
+            raise NotAVideoError("this is a still image (one frame), not a video; pass a "
+                                 "video file", path)
+        if stream.codec_context is None or not stream.codec_context.name:
+            raise CorruptVideoError("the video stream uses a codec FFmpeg cannot decode; "
+                                    "convert it to H.264 MP4", path)
+    except BaseException:
         container.close()
-        raise NotAVideoError("the file has no video stream (audio or data only?)", path)
-    stream = container.streams.video[0]
-    fmt = container.format.name or ""
-    if fmt == "image2" or fmt.endswith("_pipe") or (stream.frames or 0) == 1:
-        container.close()
-        raise NotAVideoError("this is a still image, not a video", path)
+        raise
     return container
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, one-line cause for an FFmpeg/OS error."""
+    text = getattr(exc, "strerror", None) or str(exc) or exc.__class__.__name__
+    return " ".join(str(text).split())[:120]
 
 
 def _rotation_of(stream: av.video.stream.VideoStream, first: av.VideoFrame | None) -> int:

@@ -4,8 +4,8 @@ vertical oscillation.
 * ``contact_time_ms`` = TO - IC of the same foot.  Typical 160-300 ms in running; needs
   >= 60 fps (ideally 120+) to be more than a rough figure (research.md).
 * ``duty_factor_pct`` = contact time / stride time * 100 (> 50 % means double support: walking).
-* ``knee_flexion_midstance_deg`` = peak knee flexion of the stance leg between IC and TO (it
-  peaks near midstance).  Well under 40-45 deg suggests a stiff landing (Souza 2016).
+* ``knee_flexion_midstance_deg`` = knee flexion of the stance leg at midstance, (IC + TO) / 2
+  (stance-phase knee flexion peaks near there).  Well under 40-45 deg suggests a stiff landing (Souza 2016).
 * ``vertical_oscillation_pct_leg`` = peak-to-peak vertical travel of the hip midpoint over each
   step, % of leg length; in cm when the runner's height is given (leg length taken as
   0.491 x height: thigh + shank, Winter's anthropometry).
@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from formcheck.landmarks import L_ANKLE, L_HIP, L_KNEE, R_ANKLE, R_HIP, R_KNEE
-from formcheck.metrics.geometry import flexion_deg
+from formcheck.metrics.geometry import at, flexion_deg
 
 LEG_FRACTION_OF_HEIGHT = 0.491
 KNEE = {"L": (L_HIP, L_KNEE, L_ANKLE), "R": (R_HIP, R_KNEE, R_ANKLE)}
@@ -24,18 +24,14 @@ KNEE = {"L": (L_HIP, L_KNEE, L_ANKLE), "R": (R_HIP, R_KNEE, R_ANKLE)}
 
 def knee_flexion_stance(t: np.ndarray, xy: np.ndarray, ic_t_s: np.ndarray, to_t_s: np.ndarray,
                         foot: np.ndarray) -> np.ndarray:
-    """[K] peak knee flexion (deg) of the stance leg during each stance."""
+    """[K] knee flexion (deg) of the stance leg at midstance, (IC + TO) / 2."""
     out = np.full(ic_t_s.size, np.nan)
     for i in range(ic_t_s.size):
         if not np.isfinite(to_t_s[i]):
             continue
-        m = (t >= ic_t_s[i]) & (t <= to_t_s[i])
-        if m.sum() < 2:
-            continue
+        p = at(t, xy, float((ic_t_s[i] + to_t_s[i]) / 2))
         h, k, a = KNEE[str(foot[i])]
-        f = flexion_deg(xy[m, h], xy[m, k], xy[m, a])
-        if np.isfinite(f).any():
-            out[i] = float(np.nanmax(f))
+        out[i] = float(flexion_deg(p[h], p[k], p[a]))
     return out
 
 

@@ -1,0 +1,5 @@
+"""``python -m formcheck`` runs the CLI."""
+
+from formcheck.cli import main
+
+main()
