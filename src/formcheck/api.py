@@ -92,7 +92,7 @@ def analyze_pose(pose: PoseSeries, options: Options = Options()) -> Analysis:
     raw_view = options.view
     repair = raw_view not in ("front", "back")
     clean = signals.clean(pose.t_s, pose.xy_px, pose.visibility, repair_identity=repair)
-    vinfo = view.classify(clean, None, view=options.view, direction=options.direction,
+    vinfo = view.classify(clean, view=options.view, direction=options.direction,
                           setting=options.setting)
     if vinfo.view in ("front", "back") and repair:
         # the identity repair is for side views; in front/back views labels are reliable
@@ -104,9 +104,14 @@ def analyze_pose(pose: PoseSeries, options: Options = Options()) -> Analysis:
         st = np.diff(ev.ic_t_s)
         if np.isfinite(ct).sum() >= 2 and st.size:
             duty = float(100.0 * np.nanmedian(ct) / (2 * np.median(st)))
-    vinfo = view.with_gait(vinfo, duty, options.gait)
+    from formcheck.metrics.cadence import cadence_spm
+
+    vinfo = view.with_gait(vinfo, duty, view.bounce_phase(clean, vinfo.view in ("side",
+                                                                              "oblique")),
+                           options.gait, cadence_spm(ev)[0])
+    plausible = view.body_plausible_share(pose.xy_px[pose.detected])
     met = metrics_mod.compute(clean, vinfo, ev, height_cm=options.height_cm,
-                              detection_rate=det_rate)
+                              detection_rate=det_rate, body_plausible=plausible)
     ruleset = rules_mod.load_rules(Path(options.rules) if options.rules else None)
     judged = met.summaries
     if vinfo.gait == "walking":

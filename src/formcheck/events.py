@@ -171,7 +171,10 @@ def _refine(t: np.ndarray, y: np.ndarray, p: int, period: float, sagittal: bool,
     """
     n = y.size
     a0 = p if sagittal else p + int(0.2 * period)
-    win = y[max(0, a0): min(n, a0 + int(1.0 * period) + 1)]
+    # Ground level for the contact: the foot's lowest position early in the stance that
+    # follows the anchor.  Only early stance is used, because with a tilted camera or
+    # perspective the planted foot drifts in image y as it travels back.
+    win = y[max(0, a0): min(n, a0 + int(0.5 * period) + 1)]
     if not np.isfinite(win).any():
         return float(t[p]), False, p, float("nan"), float("nan")
     g = float(np.nanmax(win))
@@ -185,6 +188,10 @@ def _refine(t: np.ndarray, y: np.ndarray, p: int, period: float, sagittal: bool,
     t_to = float("nan")
     if ok:
         start = i_ic + max(1, int(0.15 * period))
+        # ground level for toe-off: the lowest position late in the stance
+        late = y[start: min(n, i_ic + int(1.0 * period) + 1)]
+        if np.isfinite(late).any():
+            g = max(g, float(np.nanmax(late)))
         for i in range(start, min(n, i_ic + int(1.6 * period) + 1)):
             if not np.isfinite(y[i]):
                 break

@@ -6,8 +6,10 @@
   right when the runner faces the camera; the face landmarks' visibility confirms it.
 * Direction (side view): toes point the way the runner faces (toe x - heel x), and the nose is
   ahead of the ears.
-* Setting: a runner whose hips travel across the image (static camera), or a camera that pans
-  to follow (measured background shift), is overground; otherwise treadmill (or in place).
+* Setting: a runner whose hips travel across the image (static camera) is overground;
+  otherwise "treadmill", which also covers running in place and a camera that pans to follow
+  the runner: from the runner's landmarks alone these look the same (the stance foot moves
+  back in the image at running speed in all three), so ``--setting`` overrides it.
 * Gait: walking has double support, so duty factor > 50 %; running has a flight phase.
 
 Every field can be overridden by the user (``--view``, ``--direction``, ``--setting``,
@@ -56,7 +58,6 @@ class ViewInfo:
         gait: running / walking / unknown (set after events).
         width_ratio: median (shoulder + hip width) / (2 * trunk length).
         hip_travel_leg: hip-midpoint travel across the image over the clip (leg lengths).
-        camera_pan_leg: total camera pan over the clip (leg lengths).
         leg_length_px: median hip-knee + knee-ankle length (px).
         overridden: names of fields the user set.
     """
@@ -67,7 +68,6 @@ class ViewInfo:
     gait: str
     width_ratio: float
     hip_travel_leg: float
-    camera_pan_leg: float
     leg_length_px: float
     overridden: tuple[str, ...] = ()
 
@@ -81,7 +81,6 @@ class ViewInfo:
             "view": self.view, "direction": self.direction, "setting": self.setting,
             "gait": self.gait, "width_ratio": round(self.width_ratio, 3),
             "hip_travel_leg": round(self.hip_travel_leg, 2),
-            "camera_pan_leg": round(self.camera_pan_leg, 2),
             "leg_length_px": round(self.leg_length_px, 1), "overridden": list(self.overridden),
         }
 
@@ -100,8 +99,7 @@ def leg_length_px(xy: np.ndarray) -> float:
     return _nanmedian(np.concatenate(vals))
 
 
-def classify(clean: CleanSeries, camera_shift_px: np.ndarray | None = None,
-             view: str | None = None, direction: str | None = None,
+def classify(clean: CleanSeries, view: str | None = None, direction: str | None = None,
              setting: str | None = None) -> ViewInfo:
     """Classify the view from cleaned landmarks; any argument given overrides the guess."""
     g = settings()["gates"]
@@ -131,25 +129,82 @@ def classify(clean: CleanSeries, camera_shift_px: np.ndarray | None = None,
     hx = hip_mid[:, 0][np.isfinite(hip_mid[:, 0])]
     travel = float((np.percentile(hx, 95) - np.percentile(hx, 5)) / leg) if hx.size and leg > 0 \
         else 0.0
-    pan = 0.0
-    if camera_shift_px is not None and camera_shift_px.size and leg > 0:
-        pan = float(np.abs(np.nansum(camera_shift_px[:, 0])) / leg)
-    guess_setting = "overground" if (travel > 1.5 or pan > 3.0) else "treadmill"
+    guess_setting = "overground" if travel > 1.5 else "treadmill"
     over = tuple(n for n, v in (("view", view), ("direction", direction), ("setting", setting))
                  if v is not None)
     return ViewInfo(
         view=view or guess_view, direction=direction or guess_dir,
         setting=setting or guess_setting, gait="unknown", width_ratio=float(ratio),
-        hip_travel_leg=travel, camera_pan_leg=pan, leg_length_px=float(leg), overridden=over,
+        hip_travel_leg=travel, leg_length_px=float(leg), overridden=over,
     )
 
 
-def with_gait(info: ViewInfo, duty_factor_pct: float | None, gait: str | None = None
-              ) -> ViewInfo:
-    """Set running/walking from the duty factor (> walking_duty_factor_pct: walking)."""
+def bounce_phase(clean: CleanSeries, sagittal: bool = True) -> float:
+    """Phase of the pelvis bounce relative to the legs: > 0 running, < 0 walking.
+
+    Side view: correlation between pelvis height and the horizontal distance between the
+    ankles, both detrended with a 1 s moving median.  Running: the pelvis is lowest at
+    midstance, when the swinging foot passes the stance foot (ankles close), and highest in
+    flight (feet apart): positive.  Walking is an inverted pendulum: the pelvis is highest at
+    midstance and lowest in double support, when the feet are furthest apart: negative.
+    Front/back view: the vertical gap between the feet (largest at midswing = the other
+    foot's midstance) replaces the separation, with the sign flipped.  Label-free and
+    independent of the frame rate.  NaN when too few frames.
+    """
+    from scipy.ndimage import median_filter
+
+    xy = clean.xy_px
+    hip_up = -(xy[:, L_HIP, 1] + xy[:, R_HIP, 1]) / 2
+    if sagittal:
+        sep = np.abs(xy[:, L_ANKLE, 0] - xy[:, R_ANKLE, 0])
+    else:
+        sep = -np.abs(xy[:, L_ANKLE, 1] - xy[:, R_ANKLE, 1])
+    m = np.isfinite(hip_up) & np.isfinite(sep)
+    if m.sum() < max(10, clean.fps):
+        return float("nan")
+    k = max(3, int(clean.fps) | 1)
+    hu = hip_up[m] - median_filter(hip_up[m], size=k)
+    sp = sep[m] - median_filter(sep[m], size=k)
+    if hu.std() == 0 or sp.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(hu, sp)[0, 1])
+
+
+def with_gait(info: ViewInfo, duty_factor_pct: float | None, bounce_corr: float = float("nan"),
+              gait: str | None = None, cadence_spm: float = float("nan")) -> ViewInfo:
+    """Set running/walking.
+
+    Primary evidence is the bounce phase (:func:`bounce_phase`: below -0.2 walking, above 0.2
+    running), except that a cadence above ``max_walking_cadence_spm`` is never walking; when
+    the bounce is inconclusive, the duty factor decides (> walking_duty_factor_pct: walking,
+    i.e. double support).
+    """
     if gait is not None:
         return replace(info, gait=gait, overridden=info.overridden + ("gait",))
+    fast = np.isfinite(cadence_spm) and cadence_spm > settings()["gates"][
+        "max_walking_cadence_spm"]
+    if np.isfinite(bounce_corr) and abs(bounce_corr) >= 0.2:
+        return replace(info, gait="walking" if bounce_corr < 0 and not fast else "running")
     if duty_factor_pct is None or not np.isfinite(duty_factor_pct):
         return replace(info, gait="unknown")
     limit = settings()["gates"]["walking_duty_factor_pct"]
     return replace(info, gait="walking" if duty_factor_pct > limit else "running")
+
+
+def body_plausible_share(xy: np.ndarray) -> float:
+    """Share of detected frames whose landmarks form an upright body: shoulder midpoint above
+    the hip midpoint above the ankles, and trunk length 0.4-1.0 x leg length.  A model
+    shown only legs (or a partial body) invents the rest, and fails this."""
+    sh = (xy[:, L_SHOULDER] + xy[:, R_SHOULDER]) / 2
+    hip = (xy[:, L_HIP] + xy[:, R_HIP]) / 2
+    ank_y = np.fmax(xy[:, L_ANKLE, 1], xy[:, R_ANKLE, 1])
+    trunk = np.linalg.norm(sh - hip, axis=1)
+    leg = (np.linalg.norm(xy[:, L_HIP] - xy[:, L_KNEE], axis=1)
+           + np.linalg.norm(xy[:, L_KNEE] - xy[:, L_ANKLE], axis=1))
+    det = np.isfinite(sh[:, 1]) & np.isfinite(hip[:, 1]) & np.isfinite(ank_y) & (leg > 0)
+    if not det.any():
+        return 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ok = (sh[:, 1] < hip[:, 1]) & (hip[:, 1] < ank_y) & (trunk / leg >= 0.4) & (
+            trunk / leg <= 1.0)
+    return float(ok[det].mean())

@@ -143,7 +143,7 @@ def _asym(values: np.ndarray, foot: np.ndarray) -> tuple[float, int]:
 
 
 def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | None = None,
-            detection_rate: float = 1.0) -> Metrics:
+            detection_rate: float = 1.0, body_plausible: float = 1.0) -> Metrics:
     """Per-step metrics and clip summaries (see module docstring)."""
     g = settings()["gates"]
     t, xy, sign, leg = clean.t_s, clean.xy_px, view.sign, view.leg_length_px
@@ -185,6 +185,10 @@ def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | N
     common: list[str] = []
     if detection_rate < g["min_detection_rate"]:
         common.append(f"runner visible in only {100 * detection_rate:.0f} % of frames")
+    if body_plausible < g["min_whole_body_share"]:
+        common.append("the whole body is not in view (the landmarks do not form an upright "
+                      f"body in {100 * (1 - body_plausible):.0f} % of frames): film the runner "
+                      "from head to feet")
     cad, n_int = cadence.cadence_spm(ev)
     side = view.view == "side"
     oblique = view.view == "oblique"
@@ -203,14 +207,17 @@ def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | N
     per_side = g["min_steps_per_side"]
     # cadence
     cad_block = list(common)
-    if n_int + 1 < g["min_steps_cadence"]:
-        cad_block.append(f"too few steps ({max(0, n_int + 1)} contacts; need at least "
-                         f"{g['min_steps_cadence']})")
+    n_contacts = n_int + 1 if n_int else 0
+    if n_contacts < g["min_steps_any"]:
+        cad_block.append(f"too few steps ({n_contacts} contacts; need at least "
+                         f"{g['min_steps_any']})")
     if cad_block or not np.isfinite(cad):
         summaries["cadence_spm"] = not_measurable(
             "cadence_spm", UNITS["cadence_spm"], "; ".join(cad_block) or "no steps found")
     else:
         cautions = []
+        if n_contacts < g["min_steps_cadence"]:
+            cautions.append(f"only {n_contacts} contacts (want {g['min_steps_cadence']})")
         spec = 60.0 * ev.step_hz_spectral
         if np.isfinite(spec) and abs(spec - cad) > 0.05 * cad:
             cautions.append(f"step count ({cad:.1f}) and body rhythm ({spec:.1f} steps/min) "
@@ -229,15 +236,20 @@ def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | N
                    if np.isfinite(sr).any() else None,
                    "spectral_spm": _r(spec, 2)},
         )
-        if not walking and cad < g["min_running_cadence_spm"]:
-            factor = 170.0 / cad
-            warnings.append(
-                f"cadence {cad:.0f} steps/min is implausibly low for running: the clip looks "
-                f"slowed down (about {factor:.1f}x if the real cadence is near 170). Re-run "
-                f"with --slowmo FACTOR.")
-        if cad > g["max_running_cadence_spm"]:
-            warnings.append(f"cadence {cad:.0f} steps/min is implausibly high: is the clip "
-                            "sped up (time-lapse)?")
+
+    # playback-speed sanity: from the step count, else from the body's rhythm
+    rhythm = summaries["cadence_spm"].value
+    if rhythm is None and not common and np.isfinite(ev.step_hz_spectral) \
+            and ev.spectral_peak_ratio > 5:
+        rhythm = 60.0 * ev.step_hz_spectral
+    if rhythm is not None and not walking and rhythm < g["min_running_cadence_spm"]:
+        warnings.append(
+            f"cadence {rhythm:.0f} steps/min is implausibly low for running: the clip looks "
+            f"slowed down (about {170.0 / rhythm:.1f}x if the real cadence is near 170). Re-run "
+            f"with --slowmo FACTOR.")
+    if rhythm is not None and rhythm > g["max_running_cadence_spm"]:
+        warnings.append(f"cadence {rhythm:.0f} steps/min is implausibly high: is the clip "
+                        "sped up (time-lapse)?")
     for sid in ("step_time_ms", "stride_time_ms"):
         summaries[sid] = _summary(sid, vals[sid], ev.foot, ev.ic_t_s, n_any, 0, list(common),
                                   [])
@@ -286,9 +298,7 @@ def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | N
         n_any, per_side, common + sag_block + leg_block, sag_caution + foot_caution)
     summaries["vertical_oscillation_pct_leg"] = _summary(
         "vertical_oscillation_pct_leg", vals["vertical_oscillation_pct_leg"], ev.foot,
-        ev.ic_t_s, n_any, 0, common + (
-            ["camera pans: vertical travel cannot be separated from camera motion"]
-            if view.camera_pan_leg > 3.0 else []),
+        ev.ic_t_s, n_any, 0, list(common),
         [] if side else ["not a side view: depth changes distort vertical travel"], sides=False)
     vo = summaries["vertical_oscillation_pct_leg"]
     if height_cm and vo.usable:
@@ -342,8 +352,9 @@ def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | N
             status=Status.LOW_CONFIDENCE if np.isfinite(depth) else Status.NOT_MEASURABLE,
             reason=caution if np.isfinite(depth) else "stride time unknown", n_steps=nfr)
     if walking:
-        warnings.append("this looks like walking (double support, duty factor over 50 %), not "
-                        "running: running-form findings are not assessed")
+        warnings.append("this looks like walking, not running (the pelvis rises over the "
+                        "stance foot and there is no flight phase): running-form findings are "
+                        "not assessed; use --gait running to override")
     if common:
         warnings.extend(common)
     warnings.extend(ev.notes)
