@@ -30,9 +30,9 @@ def to_pose(clip) -> PoseSeries:
     )
 
 
-def run(options: Options = Options(), **kw):
+def run(options: Options | None = None, **kw):
     clip = generate(GaitConfig(**kw))
-    return clip, analyze_pose(to_pose(clip), options)
+    return clip, analyze_pose(to_pose(clip), options or Options())
 
 
 def value(a, mid: str) -> float:

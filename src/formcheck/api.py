@@ -8,7 +8,7 @@ annotated video are written from the resulting :class:`Analysis`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -77,10 +77,11 @@ def run_pose(path: str | os.PathLike[str], options: Options, progress: bool | No
                    progress=progress)
 
 
-def analyze_pose(pose: PoseSeries, options: Options = Options()) -> Analysis:
+def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
     """Run every stage after the pose model on a landmark series."""
     from formcheck import rules as rules_mod
 
+    options = options or Options()
     if options.slowmo != pose.slowmo:
         pose = pose.with_slowmo(options.slowmo)
     if options.start_s is not None or options.end_s is not None:
@@ -119,13 +120,20 @@ def analyze_pose(pose: PoseSeries, options: Options = Options()) -> Analysis:
                                    reason="the clip shows walking, not running")
                   for k, v in met.summaries.items()}
     findings = rules_mod.evaluate(judged, ruleset)
+    warnings = met.warnings
+    most = int(pose.n_people.max()) if pose.n_frames else 0
+    if most > 1:  # pose.extract follows one person: the one in view longest
+        warnings = (f"{most} people were in view at once: formcheck followed the one who "
+                    "stayed in view longest (check that annotated.mp4 shows the runner you "
+                    "meant)",) + tuple(warnings)
     return Analysis(source=pose.source, options=options, pose=pose, clean=clean, view=vinfo,
                     events=ev, metrics=met, findings=findings, rules=ruleset,
-                    warnings=met.warnings)
+                    warnings=warnings)
 
 
-def analyze(path: str | os.PathLike[str], options: Options = Options(),
+def analyze(path: str | os.PathLike[str], options: Options | None = None,
             progress: bool | None = None) -> Analysis:
     """Analyse a running video end to end."""
+    options = options or Options()
     pose = run_pose(path, options, progress=progress)
-    return analyze_pose(pose, replace(options, slowmo=options.slowmo))
+    return analyze_pose(pose, options)

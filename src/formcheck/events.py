@@ -91,7 +91,8 @@ class Events:
     @staticmethod
     def empty(step_hz: float = float("nan"), ratio: float = 0.0, note: str = "") -> Events:
         z = np.zeros(0)
-        return Events(z, np.zeros(0, dtype="<U1"), np.zeros(0, dtype="<U1"), 0.0, z, z, np.zeros(0, bool), np.zeros(0, bool),
+        no = np.zeros(0, dtype="<U1")
+        return Events(z, no, no, 0.0, z, z, np.zeros(0, bool), np.zeros(0, bool),
                       step_hz, ratio, z, 0, (note,) if note else ())
 
 
@@ -257,7 +258,6 @@ def detect(clean: CleanSeries, view: ViewInfo) -> Events:
         anchors.sort()
     tol = cfg["ground_tolerance_leg"] * leg
     ic, anc, feet, to, refined, ground = [], [], [], [], [], []
-    n = clean.n
     for p, s in anchors:
         t_ic, ok_ic, i_ic, t_to, g = _refine(t, low[s], p, period, sagittal, tol)
         if not ok_ic:

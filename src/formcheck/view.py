@@ -120,7 +120,8 @@ def classify(clean: CleanSeries, view: str | None = None, direction: str | None 
         guess_view = "front" if lr >= 0 else "back"
     else:
         guess_view = "oblique"
-    toe_dx = np.concatenate([xy[:, L_TOE, 0] - xy[:, L_HEEL, 0], xy[:, R_TOE, 0] - xy[:, R_HEEL, 0]])
+    toe_dx = np.concatenate([xy[:, L_TOE, 0] - xy[:, L_HEEL, 0],
+                             xy[:, R_TOE, 0] - xy[:, R_HEEL, 0]])
     ear_mid = (xy[:, L_EAR] + xy[:, R_EAR]) / 2
     nose_dx = xy[:, NOSE, 0] - ear_mid[:, 0]
     vote = np.nanmean(np.sign(toe_dx)) + np.nanmean(np.sign(nose_dx))

@@ -5,7 +5,8 @@ vertical oscillation.
   >= 60 fps (ideally 120+) to be more than a rough figure (research.md).
 * ``duty_factor_pct`` = contact time / stride time * 100 (> 50 % means double support: walking).
 * ``knee_flexion_midstance_deg`` = knee flexion of the stance leg at midstance, (IC + TO) / 2
-  (stance-phase knee flexion peaks near there).  Well under 40-45 deg suggests a stiff landing (Souza 2016).
+  (stance-phase knee flexion peaks near there).  Well under 40-45 deg suggests a stiff
+  landing (Souza 2016).
 * ``vertical_oscillation_pct_leg`` = peak-to-peak vertical travel of the hip midpoint over each
   step, % of leg length; in cm when the runner's height is given (leg length taken as
   0.491 x height: thigh + shank, Winter's anthropometry).
