@@ -254,9 +254,11 @@ def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | N
         summaries[sid] = _summary(sid, vals[sid], ev.foot, ev.ic_t_s, n_any, 0, list(common),
                                   [])
     # sagittal angles at contact
+    knee_caution = ["2D knee angles carry about 8 deg error (Van Hooren et al. 2023)"]
     for sid in ("overstride_pct_leg", "shank_angle_ic_deg", "knee_flexion_ic_deg"):
-        summaries[sid] = _summary(sid, vals[sid], ev.foot, ev.ic_t_s, n_any, per_side,
-                                  common + sag_block + leg_block, sag_caution + foot_caution)
+        summaries[sid] = _summary(
+            sid, vals[sid], ev.foot, ev.ic_t_s, n_any, per_side, common + sag_block + leg_block,
+            sag_caution + foot_caution + (knee_caution if sid == "knee_flexion_ic_deg" else []))
     summaries["foot_strike_angle_deg"] = _summary(
         "foot_strike_angle_deg", vals["foot_strike_angle_deg"], ev.foot, ev.ic_t_s, n_any,
         per_side, common + sag_block + leg_block, sag_caution + foot_caution)
@@ -295,7 +297,8 @@ def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | N
                                   common + leg_block, low_fps + foot_caution)
     summaries["knee_flexion_midstance_deg"] = _summary(
         "knee_flexion_midstance_deg", vals["knee_flexion_midstance_deg"], ev.foot, ev.ic_t_s,
-        n_any, per_side, common + sag_block + leg_block, sag_caution + foot_caution)
+        n_any, per_side, common + sag_block + leg_block,
+        sag_caution + foot_caution + knee_caution)
     summaries["vertical_oscillation_pct_leg"] = _summary(
         "vertical_oscillation_pct_leg", vals["vertical_oscillation_pct_leg"], ev.foot,
         ev.ic_t_s, n_any, 0, list(common),
