@@ -20,6 +20,9 @@ from formcheck.errors import NoRunnerError
 from formcheck.pose import PoseSeries, extract
 from formcheck.results import MetricSummary, Status
 
+#: Context (s) analysed on each side of a --start/--end window.
+WINDOW_MARGIN_S = 1.0
+
 
 @dataclass(frozen=True)
 class Options:
@@ -84,8 +87,14 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
     options = options or Options()
     if options.slowmo != pose.slowmo:
         pose = pose.with_slowmo(options.slowmo)
-    if options.start_s is not None or options.end_s is not None:
+    window = options.start_s is not None or options.end_s is not None
+    if window:
+        # clean and find events with a margin of context, then keep the window's steps: the
+        # filter and the event search have no edge effects at the window's limits
+        full = pose
         pose = pose.slice(options.start_s, options.end_s)
+        context = full.slice(None if options.start_s is None else options.start_s - WINDOW_MARGIN_S,
+                             None if options.end_s is None else options.end_s + WINDOW_MARGIN_S)
     if pose.n_frames == 0 or not pose.detected.any():
         raise NoRunnerError("no person was found in any frame; is the runner in view?",
                             pose.source or None)
@@ -98,7 +107,13 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
     if vinfo.view in ("front", "back") and repair:
         # the identity repair is for side views; in front/back views labels are reliable
         clean = signals.clean(pose.t_s, pose.xy_px, pose.visibility, repair_identity=False)
-    ev = events_mod.detect(clean, vinfo)
+    if window:
+        ctx_clean = signals.clean(context.t_s, context.xy_px, context.visibility,
+                                  repair_identity=vinfo.view not in ("front", "back"))
+        ev = events_mod.restrict(events_mod.detect(ctx_clean, vinfo), options.start_s,
+                                 options.end_s)
+    else:
+        ev = events_mod.detect(clean, vinfo)
     duty = None
     if ev.n > 2:
         ct = ev.to_t_s - ev.ic_t_s

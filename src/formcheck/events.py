@@ -61,8 +61,12 @@ class Events:
         anchor_t_s: [K] time of the rhythm anchor of each step (forward-most foot peak in side
             views, highest foot lift in front views): less noisy than IC for timing.
         ic_refined: [K] True where IC was refined from vertical foot motion.
-        valid: [K] step i (from IC i-1 to IC i) passes the alternation and duration checks
-            (valid[0] is about IC 0 only: its anchor was found and refined).
+        valid: [K] step i (from IC i-1 to IC i) has a refined IC and both its anchor interval
+            and its contact interval are within ``step_time_tolerance`` of the median (valid[0]
+            is about IC 0 only): per-step metrics use these steps.
+        timing_valid: [K] the anchor interval of step i is within tolerance of the median:
+            cadence and step times use these (anchors are label-free and less noisy than the
+            refined contacts).
         step_hz_spectral: step frequency from the spectrum (Hz, real time), NaN if none.
         spectral_peak_ratio: peak power over median in-band power (rhythm clarity).
         ground_y_px: [K] ground level used for each step (image y, px).
@@ -78,6 +82,7 @@ class Events:
     anchor_t_s: np.ndarray
     ic_refined: np.ndarray
     valid: np.ndarray
+    timing_valid: np.ndarray
     step_hz_spectral: float
     spectral_peak_ratio: float
     ground_y_px: np.ndarray
@@ -93,6 +98,7 @@ class Events:
         z = np.zeros(0)
         no = np.zeros(0, dtype="<U1")
         return Events(z, no, no, 0.0, z, z, np.zeros(0, bool), np.zeros(0, bool),
+                      np.zeros(0, bool),
                       step_hz, ratio, z, 0, (note,) if note else ())
 
 
@@ -158,48 +164,80 @@ def _alternate(chain: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, float]
     return out, (agree / k if k else 0.0)
 
 
-def _refine(t: np.ndarray, y: np.ndarray, p: int, period: float, sagittal: bool, tol: float
-            ) -> tuple[float, bool, int, float, float]:
-    """IC and TO around anchor ``p`` from the foot's lowest point ``y`` (image y, px, down).
-
-    The step's ground level ``g`` is the foot's lowest position over the stance that follows
-    the anchor.  IC is the first instant (from 0.15 step before the anchor) the foot comes
-    within ``tol`` of ``g``; TO the first instant, at least 0.15 step later, it rises above
-    ``g - tol`` again.  Both are interpolated between samples.  The tolerance band absorbs
-    landmark jitter; it makes IC early and TO late by about tol / foot speed (measured on the
-    synthetic runner: IC about 20 ms early, contact time about 50 ms long: see docs/metrics.md).
-    Returns (t_ic, found, i_ic, t_to, g).
-    """
+def _first_at_ground(t: np.ndarray, y: np.ndarray, a0: int, lo: int, hi: int, period: float,
+                     tol: float) -> tuple[float, int, float]:
+    """First instant in [lo, hi] at which ``y`` (a foot point's image y) comes within ``tol`` of
+    its ground level: its lowest position over the half step of stance from ``a0``.
+    Returns (time, index, ground level); time is NaN if never."""
     n = y.size
-    a0 = p if sagittal else p + int(0.2 * period)
-    # Ground level for the contact: the foot's lowest position early in the stance that
-    # follows the anchor.  Only early stance is used, because with a tilted camera or
-    # perspective the planted foot drifts in image y as it travels back.
     win = y[max(0, a0): min(n, a0 + int(0.5 * period) + 1)]
     if not np.isfinite(win).any():
-        return float(t[p]), False, p, float("nan"), float("nan")
+        return float("nan"), -1, float("nan")
     g = float(np.nanmax(win))
-    reach = 0.6 if sagittal else 1.0
-    lo, hi = max(1, p - int(0.15 * period)), min(n - 1, p + int(reach * period))
-    t_ic, ok, i_ic = float(t[p]), False, p
     for i in range(lo, hi + 1):
         if np.isfinite(y[i]) and y[i] >= g - tol:
-            t_ic, ok, i_ic = _crossing(t, y, i, g - tol), True, i
-            break
+            return _crossing(t, y, i, g - tol), i, g
+    return float("nan"), -1, g
+
+
+def _refine(t: np.ndarray, heel_y: np.ndarray, toe_y: np.ndarray, p: int, period: float,
+            sagittal: bool, tol: float) -> tuple[float, bool, int, float, float]:
+    """IC and TO around anchor ``p`` from the heel's and toe's image height (px, y down).
+
+    Each point has its own ground level, its lowest position early in the stance that follows
+    the anchor (only early stance, because with a tilted camera or perspective the planted
+    foot drifts in image y as it travels back; and separately, because MediaPipe's heel point
+    sits above the sole while the toe point touches the ground).  IC is the first instant
+    (from 0.15 step before the anchor) at which the heel or the toe, whichever is first, comes
+    within ``tol`` of its ground level.  TO is the first instant, at least 0.15 step later,
+    at which the toe, the last part to leave, rises above its late-stance ground level minus
+    ``tol``.  Interpolated between samples.  The band absorbs landmark jitter; it makes IC
+    early and TO late by about tol / foot speed (synthetic runner: IC ~20 ms early, contact
+    time ~50 ms long: docs/metrics.md).  Returns (t_ic, found, i_ic, t_to, ground_y).
+    """
+    n = heel_y.size
+    a0 = p if sagittal else p + int(0.2 * period)
+    reach = 0.6 if sagittal else 1.0
+    lo, hi = max(1, p - int(0.15 * period)), min(n - 1, p + int(reach * period))
+    cands = [_first_at_ground(t, y, a0, lo, hi, period, tol) for y in (heel_y, toe_y)]
+    found = [c for c in cands if np.isfinite(c[0])]
+    if not found:
+        return float(t[p]), False, p, float("nan"), float("nan")
+    t_ic, i_ic, _ = min(found)
+    g_toe = cands[1][2]
+    start = i_ic + max(1, int(0.15 * period))
+    late = toe_y[start: min(n, i_ic + int(1.0 * period) + 1)]
+    if np.isfinite(late).any():
+        g_toe = float(np.nanmax(late)) if not np.isfinite(g_toe) else max(
+            g_toe, float(np.nanmax(late)))
     t_to = float("nan")
-    if ok:
-        start = i_ic + max(1, int(0.15 * period))
-        # ground level for toe-off: the lowest position late in the stance
-        late = y[start: min(n, i_ic + int(1.0 * period) + 1)]
-        if np.isfinite(late).any():
-            g = max(g, float(np.nanmax(late)))
-        for i in range(start, min(n, i_ic + int(1.6 * period) + 1)):
-            if not np.isfinite(y[i]):
-                break
-            if y[i] < g - tol:
-                t_to = max(_crossing(t, -y, i, -(g - tol)), float(t[start]))
-                break
-    return t_ic, ok, i_ic, t_to, g
+    if np.isfinite(g_toe):
+        end = min(n, i_ic + int(1.6 * period) + 1)
+        # after a heel strike the toe is still coming down: wait until it is planted
+        planted = next((i for i in range(i_ic, end)
+                        if np.isfinite(toe_y[i]) and toe_y[i] >= g_toe - tol), None)
+        if planted is not None:
+            first = max(start, planted + 1)
+            for i in range(first, end):
+                if not np.isfinite(toe_y[i]):
+                    break
+                if toe_y[i] < g_toe - tol:
+                    t_to = _crossing(t, -toe_y, i, -(g_toe - tol))
+                    break
+    ground = float(np.nanmax([c[2] for c in cands if np.isfinite(c[2])]))
+    return t_ic, True, i_ic, t_to, ground
+
+
+def _peak_time(t: np.ndarray, y: np.ndarray, p: int) -> float:
+    """Sub-sample time of the peak of ``y`` at sample ``p`` (parabola through p-1, p, p+1)."""
+    if p <= 0 or p >= y.size - 1 or not np.all(np.isfinite(y[p - 1:p + 2])):
+        return float(t[p])
+    a, b, c = y[p - 1], y[p], y[p + 1]
+    den = a - 2 * b + c
+    if den >= 0:
+        return float(t[p])
+    off = float(np.clip(0.5 * (a - c) / den, -0.5, 0.5))
+    return float(t[p] + off * (t[min(p + 1, t.size - 1)] - t[p - 1]) / 2)
 
 
 def _crossing(t: np.ndarray, y: np.ndarray, i: int, level: float) -> float:
@@ -248,6 +286,7 @@ def detect(clean: CleanSeries, view: ViewInfo) -> Events:
             fl, fr = fwd["L"][p], fwd["R"][p]
             foot = "L" if (np.nan_to_num(fl, nan=-9) >= np.nan_to_num(fr, nan=-9)) else "R"
             anchors.append((int(p), foot))
+        anchor_sig = lead
     else:
         for s in FEET:
             lift = -low[s] / leg
@@ -256,14 +295,22 @@ def detect(clean: CleanSeries, view: ViewInfo) -> Events:
             peaks, _ = find_peaks(fill, distance=max(1, int(1.2 * period)), prominence=0.03)
             anchors += [(int(p), s) for p in peaks if np.isfinite(lift[p])]
         anchors.sort()
+        anchor_sig = None
+    # a peak within 0.3 step of the edges of the visible data may be cut short: drop it
+    fin = np.flatnonzero(np.isfinite(hip[:, 0]))
+    edge = 0.3 * period
+    anchors = [(p, s) for p, s in anchors if fin.size and fin[0] + edge <= p <= fin[-1] - edge]
     tol = cfg["ground_tolerance_leg"] * leg
     ic, anc, feet, to, refined, ground = [], [], [], [], [], []
     for p, s in anchors:
-        t_ic, ok_ic, i_ic, t_to, g = _refine(t, low[s], p, period, sagittal, tol)
+        _, h_, k_ = _FOOT[s]
+        t_ic, ok_ic, i_ic, t_to, g = _refine(t, xy[:, h_, 1], xy[:, k_, 1], p, period,
+                                             sagittal, tol)
         if not ok_ic:
             continue  # the foot never reached the ground near this peak: not a contact
         ic.append(t_ic)
-        anc.append(float(t[p]))
+        sig = anchor_sig if anchor_sig is not None else -low[s]
+        anc.append(_peak_time(t, sig, p))
         feet.append(s)
         to.append(t_to)
         refined.append(ok_ic)
@@ -285,20 +332,26 @@ def detect(clean: CleanSeries, view: ViewInfo) -> Events:
     ic_a, anc_a, feet_a, to_a, ref_a, g_a = (x[keep] for x in (ic_a, anc_a, feet_a, to_a, ref_a,
                                                                 g_a))
     # consistency checks: timing first (labels do not matter for it) ...
-    valid = ref_a.copy()
     notes = []
+    tol_t = cfg["step_time_tolerance"]
+    timing = np.ones(ic_a.size, dtype=bool)
+    anc_t = np.diff(anc_a)
+    if anc_t.size:  # step rhythm from the label-free anchors
+        med = float(np.median(anc_t))
+        timing[1:] = np.abs(anc_t - med) <= tol_t * med
+    valid = ref_a & timing
     step_t = np.diff(ic_a)
-    if step_t.size:
+    if step_t.size:  # contacts themselves must be evenly spaced too
         med = float(np.median(step_t))
-        bad_dur = np.abs(step_t - med) > cfg["step_time_tolerance"] * med
+        bad_dur = np.abs(step_t - med) > tol_t * med
         valid[1:] &= ~bad_dur
-        if bad_dur.any():
-            notes.append(f"{int(bad_dur.sum())} step(s) rejected: duration far from the median "
-                         f"step time ({med * 1000:.0f} ms)")
+        if (~valid[1:]).any():
+            notes.append(f"{int((~valid[1:]).sum())} step(s) rejected: duration far from the "
+                         f"median step time ({med * 1000:.0f} ms)")
     # ... then sides: feet alternate, so within each run of consecutive valid steps the side
     # labels follow parity; the parity is the one most raw labels agree with.
     chain = feet_a.copy()
-    foot_lab, agree = _alternate(chain, valid)
+    foot_lab, agree = _alternate(chain, timing)
     if agree < 0.8 and sagittal:
         notes.append(f"left/right labels agree with alternation in only {100 * agree:.0f} % of "
                      "steps: per-side values are uncertain")
@@ -309,6 +362,28 @@ def detect(clean: CleanSeries, view: ViewInfo) -> Events:
             to_a[i] = np.nan
     return Events(ic_t_s=ic_a, foot=foot_lab, chain=chain, label_agreement=agree,
                   to_t_s=to_a, anchor_t_s=anc_a, ic_refined=ref_a, valid=valid,
+                  timing_valid=timing,
                   step_hz_spectral=f0, spectral_peak_ratio=ratio, ground_y_px=g_a,
                   n_rejected=int((~valid[1:]).sum()) if valid.size > 1 else 0,
                   notes=tuple(notes))
+
+
+def restrict(ev: Events, start_s: float | None, end_s: float | None) -> Events:
+    """The steps whose initial contact lies in [start_s, end_s] (None = open).  The first kept
+    step's interval from a contact outside the window is not counted."""
+    from dataclasses import replace
+
+    m = np.ones(ev.n, dtype=bool)
+    if start_s is not None:
+        m &= ev.ic_t_s >= start_s
+    if end_s is not None:
+        m &= ev.ic_t_s <= end_s
+    valid = ev.valid[m].copy()
+    timing = ev.timing_valid[m].copy()
+    if valid.size:
+        valid[0] = bool(ev.ic_refined[m][0])
+        timing[0] = True
+    return replace(ev, ic_t_s=ev.ic_t_s[m], foot=ev.foot[m], chain=ev.chain[m],
+                   to_t_s=ev.to_t_s[m], anchor_t_s=ev.anchor_t_s[m], ic_refined=ev.ic_refined[m],
+                   valid=valid, timing_valid=timing, ground_y_px=ev.ground_y_px[m],
+                   n_rejected=int((~valid[1:]).sum()) if valid.size > 1 else 0)
