@@ -5,9 +5,9 @@ steps; equivalently 60 / mean step time.  Intervals are taken between rhythm anc
 step: the forward-most foot's peak in side views), which are label-free and less noisy than
 refined contacts (research.md: within 0.2 steps/min of the reference on the sample clip).  Steps
 alternate unequal durations (left vs right), so the mean over whole steps is used rather than
-the median of single intervals (research.md).  Step time = anchor(i) - anchor(i-1); stride time =
-anchor(i) - anchor(i-2), the same foot.  The spectral step frequency (pelvis bounce, ankle separation)
-is an independent cross-check.
+the median of single intervals (research.md).  Step time = anchor(i) - anchor(i-1); stride
+time = anchor(i) - anchor(i-2), the same foot.  The spectral step frequency (pelvis bounce,
+ankle separation) is an independent cross-check.
 
 Sources: Heiderscheit et al. 2011 (Med Sci Sports Exerc 43:296); Lieberman et al. 2015
 (J Exp Biol 218:3406).
