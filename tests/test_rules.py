@@ -119,7 +119,7 @@ def test_comparison_text(rules):
 def test_metric_missing(rules):
     f = finding(rules, {}, "overstriding")
     assert not f.assessed and f.severity is NONE
-    assert "overstride_pct_leg" in f.reason and "not computed" in f.reason
+    assert "Overstride (heel ahead of hip)" in f.reason and "not computed" in f.reason
     assert f.advice == {}
     assert f.threshold == 8.0
 

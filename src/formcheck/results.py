@@ -10,6 +10,30 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+#: Readable names of the metric ids, for people (terminal, reports, rule reasons).
+LABELS = {
+    "cadence_spm": "Cadence",
+    "overstride_pct_leg": "Overstride (heel ahead of hip)",
+    "shank_angle_ic_deg": "Shank angle at contact",
+    "knee_flexion_ic_deg": "Knee flexion at contact",
+    "foot_strike_angle_deg": "Foot-strike angle",
+    "heel_strike_share_pct": "Heel-strike steps",
+    "trunk_lean_deg": "Trunk lean (+ forward)",
+    "arm_cross_share_pct": "Arm crosses midline",
+    "contact_time_ms": "Ground contact time",
+    "duty_factor_pct": "Duty factor",
+    "vertical_oscillation_pct_leg": "Vertical oscillation",
+    "vertical_oscillation_cm": "Vertical oscillation (cm)",
+    "knee_flexion_midstance_deg": "Knee flexion in stance",
+    "step_time_asymmetry_pct": "Step-time asymmetry L/R",
+    "contact_time_asymmetry_pct": "Contact-time asymmetry L/R",
+}
+
+
+def label(metric_id: str) -> str:
+    """Readable name of a metric id (the id itself when unknown)."""
+    return LABELS.get(metric_id, metric_id)
+
 
 class Status(str, Enum):
     MEASURED = "measured"

@@ -34,7 +34,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-from formcheck.results import MetricSummary, Status
+from formcheck.results import MetricSummary, Status, label
 
 __all__ = [
     "ADVICE_KEYS",
@@ -706,19 +706,20 @@ class _Check:
 
 
 def _check_metric(rule: Rule, metric_id: str, metrics: Mapping[str, MetricSummary]) -> _Check:
+    name = label(metric_id)
     m = metrics.get(metric_id)
     if m is None:
-        return _Check(False, None, f"{metric_id} was not computed for this clip")
+        return _Check(False, None, f"{name} was not computed for this clip")
     if m.status is Status.NOT_MEASURABLE or m.value is None:
         why = m.reason or "no value"
-        return _Check(False, m, f"{metric_id} not measurable: {why}")
+        return _Check(False, m, f"{name} not measurable: {why}")
     if not math.isfinite(float(m.value)):
-        return _Check(False, m, f"{metric_id} is not a finite number")
+        return _Check(False, m, f"{name} is not a finite number")
     if m.n_steps < rule.min_steps:
         return _Check(
             False,
             m,
-            f"{metric_id} rests on {m.n_steps} steps; at least {rule.min_steps} are needed "
+            f"{name} rests on {m.n_steps} steps; at least {rule.min_steps} are needed "
             "to judge it",
         )
     if m.status is Status.LOW_CONFIDENCE:
@@ -727,9 +728,9 @@ def _check_metric(rule: Rule, metric_id: str, metrics: Mapping[str, MetricSummar
             return _Check(
                 False,
                 m,
-                f"{metric_id} is low confidence ({why}); this rule judges only measured values",
+                f"{name} is low confidence ({why}); this rule judges only measured values",
             )
-        return _Check(True, m, low_reason=f"{metric_id}: {why}")
+        return _Check(True, m, low_reason=f"{name}: {why}")
     return _Check(True, m)
 
 
