@@ -17,7 +17,7 @@ from formcheck import events as events_mod
 from formcheck import metrics as metrics_mod
 from formcheck import signals, view
 from formcheck.errors import NoRunnerError
-from formcheck.pose import PoseSeries, extract
+from formcheck.pose import DEFAULT_MODEL_SIDE_PX, PoseSeries, extract
 from formcheck.results import MetricSummary, Status
 
 #: Context (s) analysed on each side of a --start/--end window.
@@ -49,7 +49,7 @@ class Options:
     start_s: float | None = None
     end_s: float | None = None
     rules: str | None = None
-    model_side_px: int | None = 640
+    model_side_px: int | None = DEFAULT_MODEL_SIDE_PX
     num_poses: int = 1
 
     def to_dict(self) -> dict[str, object]:

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import csv
 import os
+import queue
 import sys
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -27,11 +29,15 @@ from formcheck.errors import ModelError
 from formcheck.landmarks import N_LANDMARKS, NAMES
 from formcheck.video import Frame, VideoInfo, iter_frames, probe
 
-#: Longest side (px) of the frames handed to the model.  The detector works at 224x224 and
-#: the landmark model at 256x256, so larger frames only cost conversion time.  Landmarks are
-#: returned normalised and scaled back to the full upright frame.  (Measured in
-#: bench/pose_speed.py: equal landmarks, faster.)
-DEFAULT_MODEL_SIDE_PX = 640
+#: Longest side (px) of the frames handed to the model; None = the full upright frame.
+#: Measured with bench/pose_speed.py: up to 1080p-class frames the model's time does not
+#: depend on the frame size (it resamples to 224x224 for the detector and crops the body
+#: region to 256x256 for the landmarks), while scaling in FFmpeg's swscale costs more CPU than
+#: converting at full size (at 2160x3840 full size costs the model a few ms more, within the
+#: noise of a shared machine).  Smaller frames also change the landmarks: the 256 px crop
+#: comes from the body region, so a frame scaled to 256-384 px starves it (median 3.7-5.6 px
+#: from full size on the 720x1280 sample, vs 2.2 px for +-1 grey level of noise).
+DEFAULT_MODEL_SIDE_PX: int | None = None
 
 PACKAGED_MODEL = "models/pose_landmarker_full.task"
 
@@ -237,9 +243,11 @@ class PoseModel:
         self._last_ms = ms
         mp_image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(image))
         if self._first:
+            # MediaPipe logs a warning to fd 2 the first time it finds a person, which may be
+            # long after the first frame: stay quiet until then
             with _quiet_stderr():
                 res = self._lm.detect_for_video(mp_image, ms)
-            self._first = False
+            self._first = not res.pose_landmarks
         else:
             res = self._lm.detect_for_video(mp_image, ms)
         out = []
@@ -272,6 +280,59 @@ def _pick(people: list[tuple[np.ndarray, ...]], prev_xy: np.ndarray | None) -> i
     return int(np.argmax(sizes))
 
 
+#: With several people in view (``num_poses`` > 1) people are linked from frame to frame into
+#: tracks: a person continues a track when their hip centre moved less than this (normalised
+#: image units: 1 = the frame's width or height) since the track was last seen ...
+TRACK_GATE = 0.15
+#: ... no more than this long ago (s).
+TRACK_MAX_GAP_S = 1.0
+
+
+def _longest_track(hips: list[np.ndarray], t_s: list[float]) -> list[int | None]:
+    """Follow the person who stays in view longest.
+
+    Links the people found in successive frames into tracks (greedy nearest hip centre within
+    :data:`TRACK_GATE`, gaps up to :data:`TRACK_MAX_GAP_S`) and picks the track seen in the
+    most frames (the earliest-seen one on a tie).
+
+    Args:
+        hips: per frame, [n_people, 2] normalised hip centres.
+        t_s: per frame, time (s).
+
+    Returns:
+        Per frame, the index of that track's person in the frame, or None where the track's
+        person is not in view.
+    """
+    last: list[tuple[np.ndarray, float]] = []  # per track: last hip centre, last time
+    counts: list[int] = []
+    assign: list[np.ndarray] = []
+    for h, t in zip(hips, t_s, strict=True):
+        ids = np.full(len(h), -1)
+        active = [k for k, (_, lt) in enumerate(last) if t - lt <= TRACK_MAX_GAP_S]
+        pairs = sorted((float(np.linalg.norm(h[i] - last[k][0])), i, k)
+                       for i in range(len(h)) for k in active)
+        used: set[int] = set()
+        for d, i, k in pairs:
+            if d > TRACK_GATE:
+                break
+            if ids[i] < 0 and k not in used:
+                ids[i] = k
+                used.add(k)
+        for i in range(len(h)):
+            if ids[i] < 0:
+                last.append((h[i], t))
+                counts.append(0)
+                ids[i] = len(last) - 1
+            last[ids[i]] = (h[i], t)
+            counts[ids[i]] += 1
+        assign.append(ids)
+    if not counts:
+        return [None] * len(hips)
+    best = int(np.argmax(counts))
+    return [int(np.flatnonzero(ids == best)[0]) if (ids == best).any() else None
+            for ids in assign]
+
+
 def extract(
     path: str | os.PathLike[str],
     model_path: str | os.PathLike[str] | None = None,
@@ -289,7 +350,7 @@ def extract(
         slowmo: slow-down factor (real time = video time / slowmo).
         model_side_px: longest side of the frames given to the model (None = full size).
         num_poses: how many people the model may return per frame; with more than one the
-            person nearest the previous frame's runner is followed.
+            person who stays in view longest is followed (see :func:`_longest_track`).
         progress: show a progress bar (default: when stderr is a terminal).
         on_frame: optional callback per frame (frame, xy_px [33,2] or None).
 
@@ -300,6 +361,71 @@ def extract(
     return extract_frames(iter_frames(path, slowmo=slowmo, max_side_px=model_side_px), info,
                           model_path=model_path, num_poses=num_poses, progress=progress,
                           on_frame=on_frame)
+
+
+#: Frames decoded ahead of the model by the decode thread (bounds memory: a few frames).
+PREFETCH_FRAMES = 4
+
+_END = object()
+
+
+class _Prefetch:
+    """Iterate ``items`` in a background thread, at most ``depth`` items ahead.
+
+    Decoding (PyAV, which releases the GIL) then overlaps with inference, so the pose stage
+    runs at about the model's own speed.  Exceptions raised by the iterator are re-raised in
+    the consuming thread; :meth:`close` stops the thread and closes the iterator (a video
+    generator closes its file) from the thread that ran it.
+    """
+
+    def __init__(self, items: Iterable[Frame], depth: int = PREFETCH_FRAMES) -> None:
+        self._it = iter(items)
+        self._q: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="formcheck-decode",
+                                        daemon=True)
+        self._thread.start()
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            for item in self._it:
+                if not self._put(item):
+                    return
+            self._put(_END)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            self._put(exc)
+        finally:
+            close = getattr(self._it, "close", None)
+            if close is not None:
+                close()
+
+    def __iter__(self) -> Iterator[Frame]:
+        while True:
+            item = self._q.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self) -> _Prefetch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def extract_frames(
@@ -324,12 +450,14 @@ def extract_frames(
     nan_lm = np.full((N_LANDMARKS, 5), np.nan)
     nan_w = np.full((N_LANDMARKS, 3), np.nan)
     prev: np.ndarray | None = None
+    multi = num_poses > 1
+    cands: list[list[tuple[np.ndarray, np.ndarray]]] = []  # every person, when multi
     total = info.n_frames_reported or None
-    with PoseModel(model_path, num_poses=num_poses) as model, tqdm(
+    with _Prefetch(frames) as decoded, PoseModel(model_path, num_poses=num_poses) as model, tqdm(
         total=total, disable=not progress, unit="frame", desc=Path(info.path).name[:30],
         leave=False,
     ) as bar:
-        for fr in frames:
+        for fr in decoded:
             people = model.detect(fr.image, fr.video_t_s)
             ts.append(fr.t_s)
             idx.append(fr.index)
@@ -343,10 +471,21 @@ def extract_frames(
             else:
                 lms.append(nan_lm)
                 worlds.append(nan_w)
+            if multi:
+                cands.append([(p[0].astype(np.float32), p[1].astype(np.float32))
+                              for p in people])
             if on_frame is not None:
                 xy = None if not people else lms[-1][:, :2] * (W, H)
                 on_frame(fr, xy)
             bar.update(1)
+    if multi:  # follow one person throughout: the one in view longest
+        hips = [np.array([p[0][[23, 24], :2].mean(axis=0) for p in c]).reshape(-1, 2)
+                for c in cands]
+        choice = _longest_track(hips, ts)
+        lms = [nan_lm if k is None else c[k][0].astype(np.float64)
+               for c, k in zip(cands, choice, strict=True)]
+        worlds = [nan_w if k is None else c[k][1].astype(np.float64)
+                  for c, k in zip(cands, choice, strict=True)]
     a = np.stack(lms) if lms else np.zeros((0, N_LANDMARKS, 5))
     xy = a[:, :, :2] * np.array([W, H], dtype=np.float64)
     return PoseSeries(
