@@ -197,8 +197,8 @@ class _quiet_stderr:
 class PoseModel:
     """A MediaPipe PoseLandmarker in VIDEO mode (one per clip: it tracks between frames)."""
 
-    def __init__(self, model_path: str | os.PathLike[str] | None = None, num_poses: int = 1,
-                 threads: int | None = None) -> None:
+    def __init__(self, model_path: str | os.PathLike[str] | None = None, num_poses: int = 1
+                 ) -> None:
         path = Path(model_path) if model_path else default_model_path()
         if not path.is_file():
             raise ModelError(
