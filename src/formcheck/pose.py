@@ -114,7 +114,7 @@ class PoseSeries:
         with open(path, "wb") as fh:
             np.savez_compressed(
                 fh,
-                t_s=self.t_s, frame_index=self.frame_index, xy_px=self.xy_px.astype(np.float32),
+                t_s=self.t_s, frame_index=self.frame_index, xy_px=self.xy_px.astype(np.float64),
                 z=self.z.astype(np.float32), visibility=self.visibility.astype(np.float32),
                 presence=self.presence.astype(np.float32),
                 world_m=self.world_m.astype(np.float32), n_people=self.n_people, meta=meta,
