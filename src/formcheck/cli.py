@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,36 +15,101 @@ from typing import Any
 import click
 
 from formcheck import __version__
-from formcheck.errors import FormcheckError
+from formcheck.errors import (
+    EXIT_BUG,
+    EXIT_INTERRUPTED,
+    EXIT_RULES,
+    EXIT_TERMINATED,
+    FormcheckError,
+    Terminated,
+)
 
-RULES_EXIT = 8
+RULES_EXIT = EXIT_RULES  # kept for callers of the old name
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
 
 
 def _fail(msg: str, code: int) -> None:
-    click.echo(f"formcheck: error: {msg}", err=True)
-    sys.exit(code)
+    """Print ``formcheck: error: MSG`` as one stderr line and exit with ``code``."""
+    try:
+        click.echo(f"formcheck: error: {_one_line(msg)}", err=True)
+    finally:
+        sys.exit(code)
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    """SIGTERM/SIGHUP handler: unwind like Ctrl-C so every clean-up (staged output folders,
+    open containers) runs."""
+    raise Terminated(f"signal {signum}")
+
+
+def install_signal_handlers() -> dict[int, Any]:
+    """Make SIGTERM (and SIGHUP, a closed terminal) raise :class:`Terminated`, a
+    KeyboardInterrupt, so ``with``/``finally`` clean-ups run as for Ctrl-C.  Returns the
+    previous handlers (only the main thread can install handlers; elsewhere nothing is
+    changed)."""
+    old: dict[int, Any] = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is None:
+            continue
+        try:
+            old[sig] = signal.signal(sig, _raise_terminated)
+        except (ValueError, OSError):  # not the main thread / not supported
+            pass
+    return old
+
+
+def _restore_signal_handlers(old: dict[int, Any]) -> None:
+    for sig, handler in old.items():
+        try:
+            signal.signal(sig, handler)
+        except (ValueError, OSError, TypeError):
+            pass
 
 
 def run_guarded(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Call ``fn``; turn known failures into one stderr line and their exit code."""
+    """Call ``fn``; turn every failure into one stderr line and its documented exit code
+    (see :mod:`formcheck.errors`).  No traceback reaches the user unless FORMCHECK_DEBUG is
+    set; SIGTERM is handled like Ctrl-C so staged outputs are removed."""
     from formcheck.rules import RulesError
 
+    old = install_signal_handlers()
     try:
         return fn(*args, **kwargs)
     except FormcheckError as exc:
         _fail(str(exc), exc.exit_code)
     except RulesError as exc:
-        _fail(str(exc), RULES_EXIT)
+        _fail(str(exc), EXIT_RULES)
+    except Terminated:
+        _fail("terminated; no partial output was left", EXIT_TERMINATED)
     except KeyboardInterrupt:
-        _fail("interrupted; no partial output was left", 130)
+        _fail("interrupted; no partial output was left", EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # stdout was closed early (e.g. piped into 'head'): not an error worth a message
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        sys.exit(141)
     except MemoryError:
-        _fail("out of memory", 1)
+        _fail("out of memory; analyse a shorter part of the clip with --start/--end, or "
+              "close other programs", EXIT_BUG)
+    except click.exceptions.Exit:
+        raise
+    except click.ClickException as exc:  # a usage problem found once the input is known
+        _fail(exc.format_message(), exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - last resort: never a bare traceback
         if os.environ.get("FORMCHECK_DEBUG"):
             raise
         first = str(exc).splitlines()[0] if str(exc) else ""
         _fail(f"internal error ({type(exc).__name__}: {first}); set FORMCHECK_DEBUG=1 for "
-              "the traceback and please report it", 1)
+              "the traceback and please report it", EXIT_BUG)
+    finally:
+        _restore_signal_handlers(old)
 
 
 def _options(**kw: Any) -> Any:
@@ -117,6 +183,30 @@ def pose(video: str, out: str, model: str | None, slowmo: float, force: bool,
     run_guarded(job)
 
 
+def _load_pose_file(pose_file: str, info: Any) -> Any:
+    """Load a ``--pose`` landmarks.npz, or raise :class:`PoseFileError` saying why not."""
+    import zipfile
+
+    from formcheck.errors import InputNotFoundError, PoseFileError
+    from formcheck.pose import PoseSeries
+
+    p = Path(pose_file)
+    if not p.is_file():
+        raise InputNotFoundError("no such landmarks file; pass the landmarks.npz written by "
+                                 "'formcheck pose' or 'formcheck analyze'", p)
+    try:
+        ps = PoseSeries.load(p)
+    except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile) as exc:
+        raise PoseFileError(f"not a formcheck landmarks file ({type(exc).__name__}); pass the "
+                            "landmarks.npz written by 'formcheck pose' or 'formcheck analyze'",
+                            p) from exc
+    if (ps.width_px, ps.height_px) != (info.width_px, info.height_px):
+        raise PoseFileError(f"the landmarks were made from a {ps.width_px}x{ps.height_px} "
+                            f"video, but the video is {info.width_px}x{info.height_px}; pass "
+                            "the landmarks of this video", p)
+    return ps
+
+
 @main.command()
 @click.argument("video", type=click.Path())
 @click.option("-o", "--out", "out", type=click.Path(), default=None,
@@ -152,12 +242,15 @@ def analyze(video: str, out: str | None, pose_file: str | None, as_json: bool,
             no_video: bool, no_html: bool, max_size: int, slowmo_contacts: bool,
             frames: bool, force: bool, quiet: bool, **kw: Any) -> None:
     """Analyse the running form in VIDEO and write reports to --out."""
+    start, end = kw.get("start"), kw.get("end")
+    if start is not None and end is not None and end <= start:
+        raise click.BadParameter(f"--end ({end} s) must be after --start ({start} s)",
+                                 param_hint="--end")
 
     def job() -> None:
         from formcheck import rules as rules_mod
         from formcheck.api import analyze_pose, run_pose
         from formcheck.outputs import check_free
-        from formcheck.pose import PoseSeries
         from formcheck.report import dumps
         from formcheck.report.terminal import summary_text
         from formcheck.report.writer import OutputOptions, write_outputs
@@ -165,16 +258,16 @@ def analyze(video: str, out: str | None, pose_file: str | None, as_json: bool,
 
         opts = _options(**kw)
         outdir = Path(out) if out else Path(video).with_name(Path(video).stem + "_formcheck")
+        info = probe(video, slowmo=opts.slowmo)  # fail fast: input problems first
+        if opts.start_s is not None and info.duration_s > 0 and \
+                opts.start_s >= info.duration_s:
+            raise click.BadParameter(f"{opts.start_s:g} s is not before the end of the clip "
+                                     f"({info.duration_s:.1f} s)", param_hint="'--start'")
         if opts.rules:
             rules_mod.load_rules(Path(opts.rules))  # fail fast on a bad rules file
         check_free(outdir, force)
-        info = probe(video, slowmo=opts.slowmo)
         if pose_file:
-            if not Path(pose_file).is_file():
-                from formcheck.errors import InputNotFoundError
-
-                raise InputNotFoundError("no such landmarks file", pose_file)
-            ps = PoseSeries.load(pose_file)
+            ps = _load_pose_file(pose_file, info)
         else:
             ps = run_pose(video, opts, progress=None if not quiet else False)
         analysis = analyze_pose(ps, opts)
@@ -192,6 +285,11 @@ def analyze(video: str, out: str | None, pose_file: str | None, as_json: bool,
             click.echo(f"\nReports written to {outdir}/")
 
     run_guarded(job)
+
+
+from formcheck.batch import batch_command  # noqa: E402
+
+main.add_command(batch_command, name="batch")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -472,8 +472,7 @@ def extract_frames(
                 lms.append(nan_lm)
                 worlds.append(nan_w)
             if multi:
-                cands.append([(p[0].astype(np.float32), p[1].astype(np.float32))
-                              for p in people])
+                cands.append([(p[0], p[1]) for p in people])
             if on_frame is not None:
                 xy = None if not people else lms[-1][:, :2] * (W, H)
                 on_frame(fr, xy)
@@ -482,10 +481,8 @@ def extract_frames(
         hips = [np.array([p[0][[23, 24], :2].mean(axis=0) for p in c]).reshape(-1, 2)
                 for c in cands]
         choice = _longest_track(hips, ts)
-        lms = [nan_lm if k is None else c[k][0].astype(np.float64)
-               for c, k in zip(cands, choice, strict=True)]
-        worlds = [nan_w if k is None else c[k][1].astype(np.float64)
-                  for c, k in zip(cands, choice, strict=True)]
+        lms = [nan_lm if k is None else c[k][0] for c, k in zip(cands, choice, strict=True)]
+        worlds = [nan_w if k is None else c[k][1] for c, k in zip(cands, choice, strict=True)]
     a = np.stack(lms) if lms else np.zeros((0, N_LANDMARKS, 5))
     xy = a[:, :, :2] * np.array([W, H], dtype=np.float64)
     return PoseSeries(
