@@ -259,7 +259,9 @@ class PoseModel:
         return out
 
     def close(self) -> None:
-        self._lm.close()
+        # mediapipe >= 1.2.3 logs "DestroyAccelerator" lines straight to fd 2 on close
+        with _quiet_stderr():
+            self._lm.close()
 
     def __enter__(self) -> PoseModel:
         return self
