@@ -72,6 +72,7 @@ from formcheck.landmarks import (
     R_WRIST,
     RIGHT_SIDE,
 )
+from formcheck.metrics.geometry import at
 from formcheck.video import VideoWriter, iter_frames, probe
 
 # ---- palette (Okabe & Ito 2008, "Color Universal Design"), RGB ----------------------------
@@ -160,17 +161,6 @@ def hold_s(step_time_s: float) -> float:
     return HOLD_MAX_S
 
 
-def _interp(t_grid: np.ndarray, y: np.ndarray, t: float) -> np.ndarray:
-    """Linear interpolation of a [N, ...] series at time ``t`` (NaN outside the grid)."""
-    if t_grid.size == 0 or not np.isfinite(t) or t < t_grid[0] or t > t_grid[-1]:
-        return np.full(y.shape[1:], np.nan)
-    i = int(np.searchsorted(t_grid, t))
-    if i == 0:
-        return y[0].astype(float)
-    a = (t - t_grid[i - 1]) / (t_grid[i] - t_grid[i - 1])
-    return (1 - a) * y[i - 1] + a * y[i]
-
-
 def _fmt(v: float | None, fmt: str) -> str | None:
     """``format(v, fmt)`` without a "-0"; None for a missing value."""
     if v is None or not np.isfinite(v):
@@ -225,7 +215,7 @@ def contacts_of(analysis: Any) -> list[Contact]:
     out = []
     for k in range(ev.n):
         t = float(ev.ic_t_s[k])
-        p = _interp(clean.t_s, clean.xy_px, t)
+        p = at(clean.t_s, clean.xy_px, t)
         chain = str(ev.chain[k])
         h, kn, a, he = _CHAIN.get(chain, _CHAIN["L"])
         fi = -1
@@ -491,7 +481,7 @@ class Painter:
     def trunk(self, img: np.ndarray, t_s: float) -> None:
         """Trunk line, vertical reference and lean angle (side and oblique views)."""
         clean = self.a.clean
-        p = _interp(clean.t_s, clean.xy_px, t_s)
+        p = at(clean.t_s, clean.xy_px, t_s)
         hip = (p[L_HIP] + p[R_HIP]) / 2
         sh = (p[L_SHOULDER] + p[R_SHOULDER]) / 2
         if not (np.isfinite(hip).all() and np.isfinite(sh).all()):
@@ -500,7 +490,7 @@ class Painter:
         length = int(np.hypot(ps[0] - ph[0], ps[1] - ph[1]))
         self._line(img, ph, (ph[0], ph[1] - length), WHITE, max(1, self.thick - 1), dashed=True)
         self._line(img, ph, ps, BLUISH_GREEN, self.thick + 1)
-        lean = float(_interp(clean.t_s, self.lean[:, None], t_s)[0]) if self.lean is not None \
+        lean = float(at(clean.t_s, self.lean[:, None], t_s)[0]) if self.lean is not None \
             else float("nan")
         s = _fmt(lean, ".0f")
         if s is not None:
@@ -515,7 +505,7 @@ class Painter:
         from formcheck.metrics.arm_swing import crossing_pct_shoulder
 
         clean = self.a.clean
-        p = _interp(clean.t_s, clean.xy_px, t_s)
+        p = at(clean.t_s, clean.xy_px, t_s)
         sh = (p[L_SHOULDER] + p[R_SHOULDER]) / 2
         hip = (p[L_HIP] + p[R_HIP]) / 2
         if not np.isfinite(sh).all():

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 #: Readable names of the metric ids, for people (terminal, reports, rule reasons).
-LABELS = {
+LABELS: dict[str, str] = {
     "cadence_spm": "Cadence",
+    "step_time_ms": "Step time",
+    "stride_time_ms": "Stride time",
     "overstride_pct_leg": "Overstride (heel ahead of hip)",
     "shank_angle_ic_deg": "Shank angle at contact",
     "knee_flexion_ic_deg": "Knee flexion at contact",
@@ -20,6 +22,7 @@ LABELS = {
     "heel_strike_share_pct": "Heel-strike steps",
     "trunk_lean_deg": "Trunk lean (+ forward)",
     "arm_cross_share_pct": "Arm crosses midline",
+    "arm_cross_depth_pct_shoulder": "Arm crossing depth",
     "contact_time_ms": "Ground contact time",
     "duty_factor_pct": "Duty factor",
     "vertical_oscillation_pct_leg": "Vertical oscillation",

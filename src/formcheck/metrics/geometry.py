@@ -7,7 +7,7 @@ import numpy as np
 
 def at(t_grid: np.ndarray, y: np.ndarray, t: float) -> np.ndarray:
     """Linear interpolation of a [N, ...] series at time ``t`` (NaN outside or across NaN)."""
-    if not np.isfinite(t) or t < t_grid[0] or t > t_grid[-1]:
+    if t_grid.size == 0 or not np.isfinite(t) or t < t_grid[0] or t > t_grid[-1]:
         return np.full(y.shape[1:], np.nan)
     i = int(np.searchsorted(t_grid, t))
     if i == 0:

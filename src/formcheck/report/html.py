@@ -43,6 +43,7 @@ from formcheck.landmarks import (
     R_SHOULDER,
     R_TOE,
 )
+from formcheck.results import LABELS
 
 __all__ = ["render_html", "write_html"]
 
@@ -54,26 +55,6 @@ LEG_STYLE = {"L": (BLUE, "", "left"), "R": (PURPLE, "7 4", "right")}
 LEG_POINTS = {"L": (L_HIP, L_KNEE, L_ANKLE, L_HEEL, L_TOE), "R": (R_HIP, R_KNEE, R_ANKLE, R_HEEL,
                                                                R_TOE)}
 
-LABELS: dict[str, str] = {
-    "cadence_spm": "Cadence",
-    "step_time_ms": "Step time",
-    "stride_time_ms": "Stride time",
-    "overstride_pct_leg": "Overstride (heel ahead of hip)",
-    "shank_angle_ic_deg": "Shank angle at contact",
-    "knee_flexion_ic_deg": "Knee flexion at contact",
-    "foot_strike_angle_deg": "Foot-strike angle",
-    "heel_strike_share_pct": "Heel-strike steps",
-    "trunk_lean_deg": "Trunk lean (+ forward)",
-    "arm_cross_share_pct": "Arm crosses midline",
-    "arm_cross_depth_pct_shoulder": "Arm crossing depth",
-    "contact_time_ms": "Ground contact time",
-    "duty_factor_pct": "Duty factor",
-    "vertical_oscillation_pct_leg": "Vertical oscillation",
-    "vertical_oscillation_cm": "Vertical oscillation (cm)",
-    "knee_flexion_midstance_deg": "Knee flexion in stance",
-    "step_time_asymmetry_pct": "Step-time asymmetry L/R",
-    "contact_time_asymmetry_pct": "Contact-time asymmetry L/R",
-}
 STATUS_TEXT = {"measured": "Measured", "low_confidence": "Low confidence",
                "not_measurable": "Not measurable"}
 #: severity -> (badge text, symbol); the symbol repeats the meaning in shape, not colour.
