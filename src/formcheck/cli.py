@@ -236,7 +236,8 @@ def _load_pose_file(pose_file: str, info: Any) -> Any:
 @click.option("--max-size", type=click.IntRange(240, 4320), default=1080, show_default=True,
               help="Longest side of annotated.mp4 (px).")
 @click.option("--slowmo-contacts", is_flag=True,
-              help="Slow the annotated video down around each initial contact.")
+              help="Slow annotated.mp4 down 4x around each initial contact (same frames, "
+              "longer video).")
 @click.option("--frames", is_flag=True, help="Write a PNG still per initial contact.")
 def analyze(video: str, out: str | None, pose_file: str | None, as_json: bool,
             no_video: bool, no_html: bool, max_size: int, slowmo_contacts: bool,
