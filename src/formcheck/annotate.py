@@ -594,7 +594,10 @@ class Painter:
                 if len(title) > 24:
                     title = title[:23] + "."
                 sev = f.severity.value
-                lines.append([(sev.upper(), SEVERITY_COLOR.get(sev, WHITE)), (title, WHITE)])
+                row = [(sev.upper(), SEVERITY_COLOR.get(sev, WHITE)), (title, WHITE)]
+                if f.confidence == "low":
+                    row.append(("(low conf.)", WHITE))
+                lines.append(row)
             if len(self.findings) > 4:
                 lines.append([(f"+{len(self.findings) - 4} more in the report", WHITE)])
         elif self.n_assessed:
