@@ -186,9 +186,10 @@ def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | N
     if detection_rate < g["min_detection_rate"]:
         common.append(f"runner visible in only {100 * detection_rate:.0f} % of frames")
     if body_plausible < g["min_whole_body_share"]:
-        common.append("the whole body is not in view (the landmarks do not form an upright "
-                      f"body in {100 * (1 - body_plausible):.0f} % of frames): film the runner "
-                      "from head to feet")
+        common.append("the whole body is not in view, or the runner is not upright (the "
+                      "landmarks do not form an upright body in "
+                      f"{100 * (1 - body_plausible):.0f} % of frames): film the runner from "
+                      "head to feet while running")
     cad, n_int = cadence.cadence_spm(ev)
     side = view.view == "side"
     oblique = view.view == "oblique"
