@@ -19,7 +19,7 @@ import queue
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -84,7 +84,6 @@ class PoseSeries:
     slowmo: float = 1.0
     source: str = ""
     model: str = ""
-    info: dict[str, object] = field(default_factory=dict)
 
     @property
     def n_frames(self) -> int:

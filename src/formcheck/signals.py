@@ -18,12 +18,10 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.signal import butter, sosfiltfilt
 
 from formcheck.config import settings
-from formcheck.landmarks import L_HIP, LEFT_SIDE, LEG, R_HIP, RIGHT_SIDE
+from formcheck.landmarks import L_HIP, LEG, R_HIP
 
 _LEG_L = np.array(LEG["L"][1:])  # knee, ankle, heel, toe
 _LEG_R = np.array(LEG["R"][1:])
-_LEFT = np.array(LEFT_SIDE)
-_RIGHT = np.array(RIGHT_SIDE)
 
 
 @dataclass(frozen=True)
@@ -53,11 +51,10 @@ class CleanSeries:
         return int(self.t_s.shape[0])
 
 
-def swap_sides(xy: np.ndarray, legs_only: bool = True) -> np.ndarray:
-    """Swap left/right labels of one frame's landmarks ([33, k] array); returns a copy."""
+def swap_sides(xy: np.ndarray) -> np.ndarray:
+    """Swap the leg landmarks' left/right labels of one frame ([33, k] array); returns a copy."""
     out = xy.copy()
-    a, b = (_LEG_L, _LEG_R) if legs_only else (_LEFT, _RIGHT)
-    out[a], out[b] = xy[b], xy[a]
+    out[_LEG_L], out[_LEG_R] = xy[_LEG_R], xy[_LEG_L]
     return out
 
 

@@ -42,10 +42,6 @@ from formcheck.landmarks import (
 )
 from formcheck.signals import CleanSeries
 
-VIEWS = ("side", "front", "back", "oblique")
-SETTINGS = ("treadmill", "overground")
-GAITS = ("running", "walking")
-
 
 @dataclass(frozen=True)
 class ViewInfo:

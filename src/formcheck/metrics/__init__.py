@@ -326,8 +326,6 @@ def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | N
             reasons = [base.reason] if base.reason else []
             if nmin < per_side:
                 reasons.append(f"only {nmin} steps on one side (want {per_side} per side)")
-            if view.view not in ("side", "oblique") or ev.n_rejected:
-                pass
             summaries[sid] = MetricSummary(
                 id=sid, value=a, unit=UNITS[sid],
                 status=Status.LOW_CONFIDENCE if reasons else Status.MEASURED,
