@@ -1,15 +1,20 @@
 """Peak memory of ``formcheck analyze`` on a short clip vs long and 4K clips.
 
 Goal (issue "robustness"): a ten-minute clip needs no more memory than a 10 s one (peak RSS
-within 10 %), and a 4K clip is as safe as a 1080p one: frames are streamed, never held.
+within 10 %), and a 4K clip is as safe as a 1080p one: frames are streamed, never held, and
+landmarks wait on disk while the model runs.
 
 Clips (made once with PyAV into ``--cache``, default /tmp/formcheck-bench):
 
 * ``short``: the 12 s sample as it is (720x1280, 30 fps);
-* ``long``: the sample upscaled to 1080x1920, encoded once, and its packets repeated to make
-  a ``--minutes`` long clip (timestamps shifted, no re-encoding; every repeat starts on a
-  key frame), so making a ten-minute clip takes seconds;
-* ``4k``: the same at 2160x3840, ``--minutes-4k`` long.
+* ``1080``: the sample upscaled to 1080x1920 (12 s), encoded once;
+* ``long``: that clip's packets repeated to make a ``--minutes`` long clip (timestamps
+  shifted, no re-encoding; every repeat starts on a key frame), so making a ten-minute clip
+  takes seconds;
+* ``4k12s``, ``4k``: the same at 2160x3840 (12 s, and ``--minutes-4k`` long).
+
+Two comparisons are printed: against the sample (``vs sample``; this mixes frame size and
+length), and against the 12 s clip of the same frame size (``vs 12 s``: length alone).
 
 Each clip runs through ``python -m formcheck analyze`` in a child process; its peak resident
 set size comes from ``os.wait4`` (``ru_maxrss``), and its RSS is also sampled from
@@ -18,7 +23,7 @@ the run.  Timings are wall-clock and depend on the machine's load.
 
 Usage::
 
-    python bench/memory.py                     # short, 3-minute 1080p, 1-minute 4K
+    python bench/memory.py                     # sample, 12 s + 3-minute 1080p, 12 s + 1-minute 4K
     python bench/memory.py --minutes 10 --minutes-4k 10 --full
 
 ``--full`` also writes report.html and annotated.mp4 (by default only the reports, which
@@ -143,7 +148,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minutes", type=float, default=3.0, help="long 1080p clip (3)")
     ap.add_argument("--minutes-4k", type=float, default=1.0, help="4K clip (1)")
-    ap.add_argument("--only", nargs="*", default=None, choices=["short", "long", "4k"],
+    ap.add_argument("--only", nargs="*", default=None,
+                    choices=["short", "1080", "long", "4k12s", "4k"],
                     help="run only these clips")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir())
                     / "formcheck-bench", help="where the generated clips are kept")
@@ -152,33 +158,36 @@ def main() -> int:
     args.cache.mkdir(parents=True, exist_ok=True)
 
     clips: dict[str, Path] = {"short": SAMPLE}
-    want = set(args.only or ["short", "long", "4k"])
-    if "long" in want:
-        seg = make_segment(args.cache / "seg_1080.mp4", 1080, 1920)
-        clips["long"] = loop_clip(seg, args.cache / f"long_1080_{args.minutes:g}min.mp4",
-                                  args.minutes)
-    if "4k" in want:
-        seg = make_segment(args.cache / "seg_2160.mp4", 2160, 3840)
-        clips["4k"] = loop_clip(seg, args.cache / f"long_2160_{args.minutes_4k:g}min.mp4",
-                                args.minutes_4k)
+    names = ("short", "1080", "long", "4k12s", "4k")
+    want = set(args.only or names)
+    same_size = {"long": "1080", "4k": "4k12s"}
+    if want & {"1080", "long"}:
+        clips["1080"] = make_segment(args.cache / "seg_1080.mp4", 1080, 1920)
+        clips["long"] = loop_clip(clips["1080"], args.cache
+                                  / f"long_1080_{args.minutes:g}min.mp4", args.minutes)
+    if want & {"4k12s", "4k"}:
+        clips["4k12s"] = make_segment(args.cache / "seg_2160.mp4", 2160, 3840)
+        clips["4k"] = loop_clip(clips["4k12s"], args.cache
+                                / f"long_2160_{args.minutes_4k:g}min.mp4", args.minutes_4k)
     print(f"{'clip':<6} {'size':>10} {'length':>8} {'frames':>7} {'peak RSS':>9} "
-          f"{'RSS at 25/50/75 %':>20} {'wall':>7}  vs short")
-    base = None
+          f"{'RSS at 25/50/75 %':>20} {'wall':>7}  {'vs sample':>9}  {'vs 12 s':>8}")
+    peaks: dict[str, float] = {}
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
-        for name in ("short", "long", "4k"):
+        for name in names:
             if name not in want:
                 continue
             video = clips[name]
             n, w, h, dur = frames_and_size(video)
             r = measure(video, Path(tmp) / name, args.full)
-            peak = float(r["peak_mb"])  # type: ignore[arg-type]
-            if name == "short":
-                base = peak
+            peak = peaks[name] = float(r["peak_mb"])  # type: ignore[arg-type]
+            base = peaks.get("short")
             rel = f"{100 * (peak / base - 1):+.1f} %" if base else "-"
+            ref = peaks.get(same_size.get(name, ""))
+            rel12 = f"{100 * (peak / ref - 1):+.1f} %" if ref else "-"
             qs = "/".join(f"{x:.0f}" for x in r["rss_quartiles_mb"])  # type: ignore[union-attr]
             print(f"{name:<6} {w:>4}x{h:<5} {dur / 60:>6.1f}m {n:>7} {peak:>7.0f}MB "
-                  f"{qs:>18}MB {float(r['wall_s']):>6.0f}s  {rel}", flush=True)
+                  f"{qs:>18}MB {float(r['wall_s']):>6.0f}s  {rel:>9}  {rel12:>8}", flush=True)
             if r["rc"] != 0:
                 ok = False
                 print(f"       exit {r['rc']}: {r['stderr']}")

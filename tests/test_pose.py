@@ -307,3 +307,28 @@ def test_decode_errors_reach_the_caller_and_the_decoder_is_closed() -> None:
     assert seen == [0, 1, 2]
     assert closed == ["damaged", "endless"]
     assert _decode_threads() == []
+
+
+def test_landmarks_wait_in_an_unlinked_temp_file_and_unwritable_tmp_is_a_clear_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the model runs, landmarks go to a temporary file (so the pose stage's memory
+    does not grow with clip length); nothing is left in the temporary folder afterwards, and
+    a temporary folder that cannot be written is an OutputWriteError, not a traceback."""
+    import tempfile
+
+    from formcheck.errors import OutputWriteError
+    from formcheck.pose import extract_frames
+    from formcheck.video import probe
+
+    info = probe(SAMPLE)
+    frames = (fr for fr in iter_frames(SAMPLE, max_side_px=256) if fr.index < 6)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    ps = extract_frames(frames, info, progress=False)
+    assert ps.n_frames == 6 and ps.detected.all()
+    assert ps.xy_px.dtype == np.float32 and ps.xy_px.flags.c_contiguous
+    assert list(tmp_path.iterdir()) == []  # the file was never visible, and is gone
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    with pytest.raises(OutputWriteError, match="TMPDIR"):
+        extract_frames(iter_frames(SAMPLE, max_side_px=256), info, progress=False)
+    assert _decode_threads() == []

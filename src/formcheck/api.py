@@ -125,7 +125,7 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
     vinfo = view.with_gait(vinfo, duty, view.bounce_phase(clean, vinfo.view in ("side",
                                                                               "oblique")),
                            options.gait, cadence_spm(ev)[0])
-    plausible = view.body_plausible_share(pose.xy_px[pose.detected])
+    plausible = view.body_plausible_share(pose.xy_px)  # undetected frames are NaN: skipped
     met = metrics_mod.compute(clean, vinfo, ev, height_cm=options.height_cm,
                               detection_rate=det_rate, body_plausible=plausible)
     ruleset = rules_mod.load_rules(Path(options.rules) if options.rules else None)

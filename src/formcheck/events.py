@@ -102,6 +102,11 @@ class Events:
                       step_hz, ratio, z, 0, (note,) if note else ())
 
 
+#: Largest zero-padded FFT length used by :func:`step_frequency` beyond the clip's own length
+#: (frequency grid: fs / 65536, i.e. 0.03 steps/min at 30 fps).
+NFFT_CAP = 1 << 16
+
+
 def _fill(x: np.ndarray) -> np.ndarray | None:
     """Linear-fill NaNs for spectral use; None if under 60 % of samples are finite."""
     ok = np.isfinite(x)
@@ -126,7 +131,10 @@ def step_frequency(signals: list[np.ndarray], fs: float) -> tuple[float, float]:
         if f is None:
             continue
         f = f - np.mean(f)
-        nfft = max(4096, int(2 ** np.ceil(np.log2(f.size * 8))))
+        # zero-padded 8x for a fine frequency grid, but no finer than 1/65536 of fs once the
+        # clip itself is long (a 10-minute clip would otherwise need ~10 MB of FFT buffers)
+        nfft = max(4096, min(int(2 ** np.ceil(np.log2(f.size * 8))),
+                             max(NFFT_CAP, int(2 ** np.ceil(np.log2(f.size))))))
         fr, p = periodogram(f, fs=fs, window="hann", nfft=nfft, detrend="linear")
         band = (fr >= cfg["min_hz"]) & (fr <= cfg["max_hz"])
         if not band.any() or p[band].max() <= 0:
@@ -356,10 +364,12 @@ def detect(clean: CleanSeries, view: ViewInfo) -> Events:
         notes.append(f"left/right labels agree with alternation in only {100 * agree:.0f} % of "
                      "steps: per-side values are uncertain")
     # a toe-off must come before the same foot's next contact
-    for i in range(ic_a.size):
-        nxt = [j for j in range(i + 1, ic_a.size) if chain[j] == chain[i]]
-        if nxt and np.isfinite(to_a[i]) and to_a[i] >= ic_a[nxt[0]]:
+    next_same: dict[str, float] = {}  # side -> time of that side's next contact
+    for i in range(ic_a.size - 1, -1, -1):
+        nxt = next_same.get(str(chain[i]))
+        if nxt is not None and np.isfinite(to_a[i]) and to_a[i] >= nxt:
             to_a[i] = np.nan
+        next_same[str(chain[i])] = float(ic_a[i])
     return Events(ic_t_s=ic_a, foot=foot_lab, chain=chain, label_agreement=agree,
                   to_t_s=to_a, anchor_t_s=anc_a, ic_refined=ref_a, valid=valid,
                   timing_valid=timing,

@@ -17,29 +17,39 @@ import csv
 import os
 import queue
 import sys
+import tempfile
 import threading
+import zipfile
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
+from numpy.lib import format as npformat
 
-from formcheck.errors import ModelError
+from formcheck.errors import ModelError, OutputWriteError
 from formcheck.landmarks import N_LANDMARKS, NAMES
 from formcheck.video import Frame, VideoInfo, iter_frames, probe
 
-#: Longest side (px) of the frames handed to the model; None = the full upright frame.
-#: Measured with bench/pose_speed.py: up to 1080p-class frames the model's time does not
-#: depend on the frame size (it resamples to 224x224 for the detector and crops the body
-#: region to 256x256 for the landmarks), while scaling in FFmpeg's swscale costs more CPU than
-#: converting at full size (at 2160x3840 full size costs the model a few ms more, within the
-#: noise of a shared machine).  Smaller frames also change the landmarks: the 256 px crop
-#: comes from the body region, so a frame scaled to 256-384 px starves it (median 3.7-5.6 px
-#: from full size on the 720x1280 sample, vs 2.2 px for +-1 grey level of noise).
-DEFAULT_MODEL_SIDE_PX: int | None = None
+#: Longest side (px) of the frames handed to the model: larger frames are scaled down (by
+#: FFmpeg's swscale, from the decoded YUV, so no full-size RGB copy is ever made); None = the
+#: full upright frame.  Measured with bench/pose_speed.py and bench/memory.py: up to
+#: 1080p-class frames the model's time does not depend on the frame size (it resamples to
+#: 224x224 for the detector and crops the body region to 256x256 for the landmarks), and
+#: smaller frames change the landmarks (a frame scaled to 256-384 px starves the 256 px crop:
+#: median 3.7-5.6 px from full size on the 720x1280 sample, vs 2.2 px for +-1 grey level of
+#: noise), so frames up to 1920 px are used as they are.  A 4K frame holds nothing more the
+#: 256 px crop can use, but costs 25 MB per RGB copy: scaled to 1920 px, the 4K sample's
+#: landmarks move by a median 7 px (4K pixels), the same as between the 720p original and its
+#: 4K upscale (7.1 px), and its metrics stay within that spread (cadence 168.5 vs 168.6).
+DEFAULT_MODEL_SIDE_PX: int | None = 1920
 
 PACKAGED_MODEL = "models/pose_landmarker_full.task"
+
+#: Bytes converted at a time when :meth:`PoseSeries.save` writes an array.
+NPZ_BLOCK_BYTES = 1 << 20
 
 
 def default_model_path() -> Path:
@@ -62,6 +72,9 @@ class PoseSeries:
         visibility: [T, 33] probability the landmark is visible (0-1).
         presence: [T, 33] probability the landmark is in the frame (0-1).
         world_m: [T, 33, 3] world landmarks in metres, origin at the hip centre.
+
+    Landmark arrays are float32 (the model's own precision: ~1e-4 px at 4K), ~1.1 kB per
+    frame in all.
         n_people: [T] number of people the model returned in the frame.
         width_px, height_px: upright frame size.
         nominal_fps: container frame rate (video time).
@@ -106,32 +119,44 @@ class PoseSeries:
         return float((self.n_frames - 1) / (self.t_s[-1] - self.t_s[0]))
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write a compressed ``.npz`` (loadable with :meth:`load`)."""
+        """Write a compressed ``.npz`` (loadable with :meth:`load` or ``numpy.load``).
+
+        Arrays are written one at a time in blocks of :data:`NPZ_BLOCK_BYTES`, so saving a
+        long clip needs no more memory than a short one (``numpy.savez_compressed`` converts
+        16 MiB at a time)."""
         meta = np.array(
             [self.width_px, self.height_px, self.nominal_fps, self.slowmo], dtype=np.float64
         )
-        with open(path, "wb") as fh:
-            np.savez_compressed(
-                fh,
-                t_s=self.t_s, frame_index=self.frame_index, xy_px=self.xy_px.astype(np.float64),
-                z=self.z.astype(np.float32), visibility=self.visibility.astype(np.float32),
-                presence=self.presence.astype(np.float32),
-                world_m=self.world_m.astype(np.float32), n_people=self.n_people, meta=meta,
-                source=np.array(self.source), model=np.array(self.model),
-                names=np.array(NAMES),
-            )
+        arrays = {
+            "t_s": self.t_s, "frame_index": self.frame_index, "xy_px": self.xy_px,
+            "z": self.z, "visibility": self.visibility, "presence": self.presence,
+            "world_m": self.world_m, "n_people": self.n_people, "meta": meta,
+            "source": np.array(self.source), "model": np.array(self.model),
+            "names": np.array(NAMES),
+        }
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED,
+                             allowZip64=True) as zf:
+            for name, arr in arrays.items():
+                arr = arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
+                with zf.open(name + ".npy", "w", force_zip64=True) as fh:
+                    npformat.write_array_header_1_0(fh, npformat.header_data_from_array_1_0(arr))
+                    rows = max(1, NPZ_BLOCK_BYTES // max(1, arr[:1].nbytes)) if arr.ndim else 1
+                    flat = arr.reshape(1) if arr.ndim == 0 else arr
+                    for i in range(0, flat.shape[0], rows):
+                        fh.write(flat[i:i + rows].tobytes())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> PoseSeries:
-        """Read a file written by :meth:`save`."""
+        """Read a file written by :meth:`save` (landmarks as float32, times as float64)."""
         with np.load(path, allow_pickle=False) as d:
             meta = d["meta"]
+            f32 = np.float32
             return cls(
-                t_s=d["t_s"].astype(np.float64), frame_index=d["frame_index"],
-                xy_px=d["xy_px"].astype(np.float64), z=d["z"].astype(np.float64),
-                visibility=d["visibility"].astype(np.float64),
-                presence=d["presence"].astype(np.float64),
-                world_m=d["world_m"].astype(np.float64), n_people=d["n_people"],
+                t_s=d["t_s"].astype(np.float64, copy=False), frame_index=d["frame_index"],
+                xy_px=d["xy_px"].astype(f32, copy=False), z=d["z"].astype(f32, copy=False),
+                visibility=d["visibility"].astype(f32, copy=False),
+                presence=d["presence"].astype(f32, copy=False),
+                world_m=d["world_m"].astype(f32, copy=False), n_people=d["n_people"],
                 width_px=int(meta[0]), height_px=int(meta[1]), nominal_fps=float(meta[2]),
                 slowmo=float(meta[3]), source=str(d["source"]), model=str(d["model"]),
             )
@@ -252,8 +277,8 @@ class PoseModel:
         out = []
         for lms, wlms in zip(res.pose_landmarks, res.pose_world_landmarks, strict=False):
             a = np.array([[p.x, p.y, p.z, p.visibility or 0.0, p.presence or 0.0] for p in lms],
-                         dtype=np.float64)
-            w = np.array([[p.x, p.y, p.z] for p in wlms], dtype=np.float64)
+                         dtype=np.float32)
+            w = np.array([[p.x, p.y, p.z] for p in wlms], dtype=np.float32)
             out.append((a, w))
         return out
 
@@ -365,7 +390,7 @@ def extract(
 
 
 #: Frames decoded ahead of the model by the decode thread (bounds memory: a few frames).
-PREFETCH_FRAMES = 4
+PREFETCH_FRAMES = 2
 
 _END = object()
 
@@ -429,6 +454,62 @@ class _Prefetch:
         self.close()
 
 
+#: Values stored per landmark per frame: normalised x, y, z, visibility, presence, then the
+#: world x, y, z (m).
+_ROW_VALUES = 8
+
+
+class _Rows:
+    """Per-frame landmarks, appended to an unlinked temporary file while the model runs and
+    read back once it is closed.
+
+    The pose stage is the memory peak of an analysis (model, decoder, frames in flight), so
+    keeping the landmarks (1.06 kB per frame, float32: the model's own precision) out of
+    memory until then makes that peak independent of the clip's length; only the times
+    (14 bytes per frame) stay in memory.  The file lives in the system temporary folder
+    (``TMPDIR``) and disappears when closed, even after a crash.
+    """
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.t_s = array("d")
+        self.index = array("i")
+        self.n_people = array("h")
+        try:
+            self._fh = tempfile.TemporaryFile(prefix="formcheck-landmarks-")
+        except OSError as exc:
+            raise OutputWriteError(f"cannot create a temporary file ({exc.strerror}); set "
+                                   "TMPDIR to a writable folder") from exc
+        self._nan = np.full((N_LANDMARKS, _ROW_VALUES), np.nan, np.float32).tobytes()
+
+    def append(self, t_s: float, index: int, n_people: int, lm: np.ndarray | None,
+               world: np.ndarray | None) -> None:
+        """Add a frame; ``lm`` [33, 5] normalised x, y, z, visibility, presence (None = no
+        person), ``world`` [33, 3] m."""
+        row = self._nan if lm is None or world is None else np.concatenate(
+            [lm, world], axis=1, dtype=np.float32).tobytes()
+        try:
+            self._fh.write(row)
+        except OSError as exc:
+            raise OutputWriteError(f"cannot write the temporary landmarks file "
+                                   f"({exc.strerror}); free some space or set TMPDIR") from exc
+        self.t_s.append(t_s)
+        self.index.append(index)
+        self.n_people.append(n_people)
+        self.n += 1
+
+    def read(self) -> np.ndarray:
+        """All rows, [n, 33, 8] float32; closes (and so deletes) the file."""
+        with self._fh as fh:
+            fh.flush()
+            fh.seek(0)
+            data = np.fromfile(fh, dtype=np.float32, count=self.n * N_LANDMARKS * _ROW_VALUES)
+        return data.reshape(self.n, N_LANDMARKS, _ROW_VALUES)
+
+    def close(self) -> None:
+        self._fh.close()
+
+
 def extract_frames(
     frames: Iterable[Frame],
     info: VideoInfo,
@@ -437,64 +518,61 @@ def extract_frames(
     progress: bool | None = None,
     on_frame: Callable[[Frame, np.ndarray | None], None] | None = None,
 ) -> PoseSeries:
-    """Run the model over already-decoded frames (see :func:`extract`)."""
+    """Run the model over already-decoded frames (see :func:`extract`).
+
+    Landmarks wait in a temporary file until the model is closed (see :class:`_Rows`), so the
+    stage's memory does not grow with the clip's length.
+    """
     from tqdm import tqdm
 
     if progress is None:
         progress = sys.stderr.isatty()
     W, H = info.width_px, info.height_px
-    ts: list[float] = []
-    idx: list[int] = []
-    lms: list[np.ndarray] = []
-    worlds: list[np.ndarray] = []
-    counts: list[int] = []
-    nan_lm = np.full((N_LANDMARKS, 5), np.nan)
-    nan_w = np.full((N_LANDMARKS, 3), np.nan)
+    rows = _Rows()
     prev: np.ndarray | None = None
     multi = num_poses > 1
     cands: list[list[tuple[np.ndarray, np.ndarray]]] = []  # every person, when multi
     total = info.n_frames_reported or None
-    with _Prefetch(frames) as decoded, PoseModel(model_path, num_poses=num_poses) as model, tqdm(
-        total=total, disable=not progress, unit="frame", desc=Path(info.path).name[:30],
-        leave=False,
-    ) as bar:
-        for fr in decoded:
-            people = model.detect(fr.image, fr.video_t_s)
-            ts.append(fr.t_s)
-            idx.append(fr.index)
-            counts.append(len(people))
-            if people:
-                k = _pick(people, prev)
-                a, w = people[k]
-                prev = a[[23, 24], :2].mean(axis=0)
-                lms.append(a)
-                worlds.append(w)
-            else:
-                lms.append(nan_lm)
-                worlds.append(nan_w)
-            if multi:
-                cands.append([(p[0], p[1]) for p in people])
-            if on_frame is not None:
-                xy = None if not people else lms[-1][:, :2] * (W, H)
-                on_frame(fr, xy)
-            bar.update(1)
+    try:
+        with _Prefetch(frames) as decoded, PoseModel(model_path, num_poses=num_poses) as model, \
+                tqdm(total=total, disable=not progress, unit="frame",
+                     desc=Path(info.path).name[:30], leave=False) as bar:
+            for fr in decoded:
+                people = model.detect(fr.image, fr.video_t_s)
+                a = w = None
+                if people:
+                    k = _pick(people, prev)
+                    a, w = people[k]
+                    prev = a[[23, 24], :2].mean(axis=0)
+                rows.append(fr.t_s, fr.index, len(people), a, w)
+                if multi:
+                    cands.append(people)
+                if on_frame is not None:
+                    on_frame(fr, None if a is None else a[:, :2].astype(np.float64) * (W, H))
+                bar.update(1)
+        data = rows.read()  # the model and decoder are closed: memory is at its lowest
+    finally:
+        rows.close()
     if multi:  # follow one person throughout: the one in view longest
         hips = [np.array([p[0][[23, 24], :2].mean(axis=0) for p in c]).reshape(-1, 2)
                 for c in cands]
-        choice = _longest_track(hips, ts)
-        lms = [nan_lm if k is None else c[k][0] for c, k in zip(cands, choice, strict=True)]
-        worlds = [nan_w if k is None else c[k][1] for c, k in zip(cands, choice, strict=True)]
-    a = np.stack(lms) if lms else np.zeros((0, N_LANDMARKS, 5))
-    xy = a[:, :, :2] * np.array([W, H], dtype=np.float64)
+        choice = _longest_track(hips, list(rows.t_s))
+        for i, (c, k) in enumerate(zip(cands, choice, strict=True)):
+            data[i] = np.nan if k is None else np.concatenate([c[k][0], c[k][1]], axis=1)
+        del cands
+    xy = data[:, :, :2] * np.array([W, H], dtype=np.float32)  # normalised -> pixels
+    z, vis, pres = (np.ascontiguousarray(data[:, :, k]) for k in (2, 3, 4))
+    world = np.ascontiguousarray(data[:, :, 5:])
+    del data
     return PoseSeries(
-        t_s=np.asarray(ts, dtype=np.float64),
-        frame_index=np.asarray(idx, dtype=np.int32),
+        t_s=np.frombuffer(rows.t_s, dtype=np.float64).copy(),
+        frame_index=np.frombuffer(rows.index, dtype=np.int32).copy(),
         xy_px=xy,
-        z=a[:, :, 2],
-        visibility=a[:, :, 3],
-        presence=a[:, :, 4],
-        world_m=np.stack(worlds) if worlds else np.zeros((0, N_LANDMARKS, 3)),
-        n_people=np.asarray(counts, dtype=np.int16),
+        z=z,
+        visibility=vis,
+        presence=pres,
+        world_m=world,
+        n_people=np.frombuffer(rows.n_people, dtype=np.int16).copy(),
         width_px=W,
         height_px=H,
         nominal_fps=info.nominal_fps,

@@ -30,8 +30,8 @@ class CleanSeries:
 
     Attributes:
         t_s: [N] uniform times (s, real time).
-        xy_px: [N, 33, 2] cleaned, filtered landmark positions (NaN where missing).
-        visibility: [N, 33] visibility resampled to the grid (0 where missing).
+        xy_px: [N, 33, 2] cleaned, filtered landmark positions (NaN where missing; float32).
+        visibility: [N, 33] visibility resampled to the grid (0 where missing; float32).
         fps: sampling rate of the grid (Hz, real time).
         leg_swapped: [N] True where the legs' labels were swapped back by the repair.
         n_swaps_repaired: number of raw frames whose leg labels were corrected.
@@ -49,13 +49,6 @@ class CleanSeries:
     @property
     def n(self) -> int:
         return int(self.t_s.shape[0])
-
-
-def swap_sides(xy: np.ndarray) -> np.ndarray:
-    """Swap the leg landmarks' left/right labels of one frame ([33, k] array); returns a copy."""
-    out = xy.copy()
-    out[_LEG_L], out[_LEG_R] = xy[_LEG_R], xy[_LEG_L]
-    return out
 
 
 def repair_leg_identity(xy_px: np.ndarray) -> np.ndarray:
@@ -209,9 +202,20 @@ def lowpass(y: np.ndarray, fps: float, cutoff_hz: float, order: int = 4) -> np.n
     return flat.reshape(out.shape)
 
 
+def _partner() -> np.ndarray:
+    """Index of the landmark each landmark's label swaps with in a leg swap (itself if none)."""
+    part = np.arange(33)
+    part[_LEG_L], part[_LEG_R] = _LEG_R, _LEG_L
+    return part
+
+
 def clean(t_s: np.ndarray, xy_px: np.ndarray, visibility: np.ndarray,
           repair_identity: bool = True) -> CleanSeries:
     """Clean one runner's landmark series (see module docstring for the steps).
+
+    Works one landmark at a time (float64 inside, float32 out), so besides its float32 output
+    (~0.4 kB per grid sample) it needs memory for only a couple of single-landmark series:
+    a long clip costs no more than its result.
 
     Args:
         t_s: [T] real times (s), strictly increasing.
@@ -220,42 +224,40 @@ def clean(t_s: np.ndarray, xy_px: np.ndarray, visibility: np.ndarray,
         repair_identity: run the leg identity repair (side and oblique views).
     """
     cfg = settings()["signals"]
-    xy = xy_px.astype(np.float64).copy()
-    vis = np.nan_to_num(visibility.astype(np.float64), nan=0.0)
-    T = xy.shape[0]
-    swapped = repair_leg_identity(xy) if repair_identity and T >= 3 else np.zeros(T, bool)
-    for i in np.flatnonzero(swapped):
-        xy[i] = swap_sides(xy[i])
-        vis[i] = swap_sides(vis[i][:, None])[:, 0]
-    if T < 2:
-        dt = 1.0 / 30.0
-    else:
-        dt = float(np.median(np.diff(t_s)))
+    T, n_lm = xy_px.shape[0], xy_px.shape[1]
+    swapped = repair_leg_identity(xy_px) if repair_identity and T >= 3 else np.zeros(T, bool)
+    any_swap = bool(swapped.any())
+    partner = _partner() if n_lm == 33 else np.arange(n_lm)
+    dt = 1.0 / 30.0 if T < 2 else float(np.median(np.diff(t_s)))
     fps = 1.0 / dt
     hw = max(1, int(round(cfg["hampel_half_window_s"] * fps)))
-    out_mask = hampel(xy, hw, cfg["hampel_n_sigma"])
-    # an outlier in x or y removes the point
-    bad = out_mask.any(axis=-1)
-    n_out = int(bad.sum())
-    xy[bad] = np.nan
     if T >= 2:
         grid = t_s[0] + dt * np.arange(int(np.floor((t_s[-1] - t_s[0]) / dt + 1e-6)) + 1)
     else:
-        grid = t_s.copy()
+        grid = np.array(t_s, dtype=np.float64)
     N = grid.size
-    out = np.full((N, xy.shape[1], 2), np.nan)
-    vis_g = np.zeros((N, xy.shape[1]))
-    if T >= 2:
-        for j in range(xy.shape[1]):
-            for k in range(2):
-                out[:, j, k] = _interp_short_gaps(t_s, xy[:, j, k], grid, cfg["max_gap_s"])
-            vis_g[:, j] = np.interp(grid, t_s, vis[:, j])
-        out = lowpass(out, fps, cfg["lowpass_hz"], cfg["lowpass_order"])
-        sw = np.interp(grid, t_s, swapped.astype(float)) > 0.5
-    else:
-        out[:] = xy
-        vis_g[:] = vis
-        sw = swapped.copy()
+    out = np.full((N, n_lm, 2), np.nan, dtype=np.float32)
+    vis_g = np.zeros((N, n_lm), dtype=np.float32)
+    n_out = 0
+    for j in range(n_lm):
+        xy = xy_px[:, j].astype(np.float64)
+        vis = np.nan_to_num(visibility[:, j].astype(np.float64), nan=0.0)
+        if any_swap and partner[j] != j:
+            xy[swapped] = xy_px[swapped, partner[j]]
+            vis[swapped] = np.nan_to_num(visibility[swapped, partner[j]], nan=0.0)
+        # an outlier in x or y removes the point
+        bad = hampel(xy, hw, cfg["hampel_n_sigma"]).any(axis=-1)
+        n_out += int(bad.sum())
+        xy[bad] = np.nan
+        if T >= 2:
+            col = np.stack([_interp_short_gaps(t_s, xy[:, k], grid, cfg["max_gap_s"])
+                            for k in range(2)], axis=1)
+            out[:, j] = lowpass(col, fps, cfg["lowpass_hz"], cfg["lowpass_order"])
+            vis_g[:, j] = np.interp(grid, t_s, vis)
+        else:
+            out[:, j] = xy
+            vis_g[:, j] = vis
+    sw = (np.interp(grid, t_s, swapped.astype(float)) > 0.5) if T >= 2 else swapped.copy()
     vis_g[~np.isfinite(out[:, :, 0])] = 0.0
     return CleanSeries(t_s=grid, xy_px=out, visibility=vis_g, fps=fps, leg_swapped=sw,
                        n_swaps_repaired=int(swapped.sum()), n_outliers=n_out)

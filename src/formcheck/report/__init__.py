@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -102,5 +103,18 @@ def schema() -> dict[str, Any]:
     return json.loads(text)
 
 
+_JSON_OPTS: dict[str, Any] = {"indent": 2, "sort_keys": False, "ensure_ascii": False,
+                              "allow_nan": False}
+
+
 def dumps(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False, allow_nan=False) + "\n"
+    """The report as JSON text (what :func:`dump` writes)."""
+    return json.dumps(doc, **_JSON_OPTS) + "\n"
+
+
+def dump(doc: dict[str, Any], path: str | os.PathLike[str]) -> None:
+    """Write the report as JSON to ``path``, streamed (a long clip's report is never held
+    as one string)."""
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(doc, fh, **_JSON_OPTS)
+        fh.write("\n")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from formcheck.outputs import staged_dir
-from formcheck.report import build_report, dumps
+from formcheck.report import build_report, dump
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ def write_outputs(analysis: Any, outdir: str | Path, video_info: dict[str, Any] 
     annotated.mp4 to ``outdir``; returns the report document."""
     rep = build_report(analysis, video_info)
     with staged_dir(outdir, force=opts.force) as tmp:
-        (tmp / "report.json").write_text(dumps(rep), encoding="utf-8")
+        dump(rep, tmp / "report.json")
         metrics_doc = {k: rep[k] for k in ("schema_version", "source", "view", "quality",
                                            "metrics", "warnings")}
         (tmp / "metrics.json").write_text(json.dumps(metrics_doc, indent=2) + "\n",
