@@ -210,3 +210,36 @@ def test_identity_swaps_are_repaired():
     assert a.clean.n_swaps_repaired > 0
     assert a.events.label_agreement >= 0.9
     assert value(a, "cadence_spm") == pytest.approx(170.0, abs=1.0)
+
+
+def test_a_folded_knee_in_one_stance_is_discarded_not_averaged():
+    """A pose error that no running stride can produce (the knee folded to ~125 deg through
+    one mid-stance, as MediaPipe does when it loses a leg) is dropped from that step and
+    counted in a warning; the other steps keep the true value."""
+    cfg = GaitConfig(fps=60)
+    clip = generate(cfg)
+    xy = clip.xy_px.copy()
+    t_ic, t_to = clip.truth.ic_t_s["L"][3], clip.truth.to_t_s["L"][3]
+    t_mid = (t_ic + t_to) / 2
+    m = np.abs(clip.t_s - t_mid) <= 0.25 * (t_to - t_ic)
+    hip, ank = xy[m, L_HIP], xy[m, L_ANKLE]
+    half = (ank - hip) / 2
+    perp = np.stack([-half[:, 1], half[:, 0]], axis=1)  # same length, at right angles
+    xy[m, L_KNEE] = hip + half + 2.0 * perp  # interior angle 2 atan(1/2): flexion ~127 deg
+    base = analyze_pose(to_pose(clip))
+    from dataclasses import replace
+
+    a = analyze_pose(replace(to_pose(clip), xy_px=xy))
+    ev, vals = a.events, a.metrics.steps.values["knee_flexion_midstance_deg"]
+    k = int(np.argmin(np.abs(ev.ic_t_s - t_ic)))
+    assert abs(ev.ic_t_s[k] - t_ic) < 0.05 and ev.chain[k] == "L"
+    assert np.isnan(vals[k])
+    assert np.isfinite(base.metrics.steps.values["knee_flexion_midstance_deg"][k])
+    assert any("knee_flexion_midstance_deg: 1" in w for w in a.metrics.warnings), \
+        a.metrics.warnings
+    before = base.metrics.steps.values["knee_flexion_midstance_deg"]
+    others = np.arange(ev.n) != k
+    assert ev.n == base.events.n
+    np.testing.assert_allclose(vals[others], before[others], atol=0.5)
+    assert value(a, "knee_flexion_midstance_deg") == pytest.approx(
+        value(base, "knee_flexion_midstance_deg"), abs=0.5)

@@ -443,10 +443,10 @@ def test_no_person_is_no_runner_error(inputs: Inputs, tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def run_ok(video: Path, out: Path, *extra: str) -> dict:
+def run_ok(video: Path, out: Path, *extra: str, timeout: float = 300) -> dict:
     """Run the CLI, check success, a complete output folder, an unmodified input."""
     before = sha256(video)
-    res = analyze_cli(video, out, *extra)
+    res = analyze_cli(video, out, *extra, timeout=timeout)
     assert res.returncode == 0, f"rc={res.returncode}\n{res.stderr[-4000:]}"
     assert res.stderr == "", res.stderr  # -q: nothing at all on stderr (no library logs)
     for name in ("report.json", "metrics.json", "steps.csv", "landmarks.npz",
@@ -495,6 +495,44 @@ def test_clip_too_short_for_metrics(tmp_path: Path) -> None:
     statuses = {k: m["status"] for k, m in rep["metrics"].items()}
     assert statuses["cadence_spm"] == "not_measurable", statuses
     assert sum(s == "measured" for s in statuses.values()) == 0, statuses
+
+
+def loop_packets(src: Path, dst: Path, times: int) -> Path:
+    """``src`` played ``times`` times in a row: its packets repeated with shifted timestamps
+    (no re-encoding, so a long clip takes a moment to make)."""
+    with av.open(str(src)) as c:
+        ins = c.streams.video[0]
+        packets = [p for p in c.demux(ins) if p.size]
+        span = max(int(p.pts) + int(p.duration or 0) for p in packets)
+        with av.open(str(dst), "w") as out:
+            s = out.add_stream_from_template(ins)
+            for r in range(times):
+                for p in packets:
+                    q = av.Packet(bytes(p))
+                    q.pts, q.dts = p.pts + r * span, p.dts + r * span
+                    q.duration, q.time_base, q.is_keyframe = p.duration, ins.time_base, \
+                        p.is_keyframe
+                    q.stream = s
+                    out.mux(q)
+    return dst
+
+
+def test_long_clip_gives_the_same_cadence_as_its_parts(tmp_path: Path) -> None:
+    """The sample four times over (48 s, 1440 frames: long enough for the landmarks to go
+    through the pose stage's temporary file in earnest, short enough for CI) gives the
+    sample's independently measured cadence and four times its steps.  Peak memory against
+    length is measured by bench/memory.py, not here."""
+    ref = json.loads(SAMPLE.with_suffix(".json").read_text())["cadence_spm"]
+    video = loop_packets(SAMPLE, tmp_path / "long.mp4", 4)
+    rep = run_ok(video, tmp_path / "out", timeout=900)
+    q = rep["quality"]
+    assert q["n_frames"] == 4 * 360 and q["detection_rate"] > 0.99
+    cad = rep["metrics"]["cadence_spm"]
+    assert cad["status"] == "measured"
+    assert abs(cad["value"] - ref["value"]) <= 1.0, (cad["value"], ref)
+    # each 12 s repeat holds ~33 contacts; a few near the seams may be rejected
+    assert q["steps_detected"] >= 4 * 30, q
+    assert len(rep["steps"]) == q["steps_detected"]
 
 
 def test_two_people_follows_the_one_in_view_longest(inputs: Inputs, tmp_path: Path) -> None:

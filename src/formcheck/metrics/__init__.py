@@ -142,6 +142,24 @@ def _asym(values: np.ndarray, foot: np.ndarray) -> tuple[float, int]:
     return 100.0 * abs(a - b) / ((a + b) / 2), int(min(lv.size, rv.size))
 
 
+def _drop_implausible(vals: dict[str, np.ndarray], ranges: dict[str, list[float]]
+                      ) -> dict[str, int]:
+    """Set per-step values outside ``ranges`` (settings.toml [plausible]: metric id ->
+    [min, max]) to NaN, in place; returns how many were dropped per metric (only those with
+    any)."""
+    dropped = {}
+    for k, (lo, hi) in ranges.items():
+        v = vals.get(k)
+        if v is None:
+            continue
+        with np.errstate(invalid="ignore"):
+            bad = np.isfinite(v) & ((v < lo) | (v > hi))
+        if bad.any():
+            vals[k] = np.where(bad, np.nan, v)
+            dropped[k] = int(bad.sum())
+    return dropped
+
+
 def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | None = None,
             detection_rate: float = 1.0, body_plausible: float = 1.0) -> Metrics:
     """Per-step metrics and clip summaries (see module docstring)."""
@@ -175,12 +193,18 @@ def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | N
     for k in ("overstride_pct_leg", "shank_angle_ic_deg", "knee_flexion_ic_deg",
               "foot_strike_angle_deg", "trunk_lean_deg", "knee_flexion_midstance_deg"):
         vals[k] = np.where(ev.valid, vals[k], np.nan)
+    implausible = _drop_implausible(vals, settings()["plausible"])
     classes = tuple(foot_strike.classify(a) for a in vals["foot_strike_angle_deg"])
     steps = StepTable(foot=ev.foot, ic_t_s=ev.ic_t_s, to_t_s=ev.to_t_s, valid=ev.valid,
                       values=vals, strike_class=classes)
 
     # ---- gates --------------------------------------------------------------------------
     warnings: list[str] = []
+    if implausible:
+        warnings.append(
+            f"{sum(implausible.values())} per-step value(s) outside any running stride's "
+            "range were discarded as pose errors (" + ", ".join(
+                f"{k}: {n}" for k, n in implausible.items()) + ")")
     fps = clean.fps
     common: list[str] = []
     if detection_rate < g["min_detection_rate"]:
