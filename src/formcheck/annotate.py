@@ -706,7 +706,10 @@ def write_annotated(analysis: Any, rep: dict[str, Any] | None, path: str | os.Pa
                          preset=X264_PRESET) as writer, tqdm(
                 total=info.n_frames_reported or None, disable=not progress, unit="frame",
                 desc="annotated video", leave=False) as bar:
-            for fr in iter_frames(src, slowmo=slowmo):
+            # larger sources are scaled by swscale straight from the decoded YUV (no
+            # full-size RGB copy: a 4K frame is 25 MB); an odd pixel left over is resized below
+            scale_to = max(W, H) if max(W, H) < max(info.width_px, info.height_px) else None
+            for fr in iter_frames(src, slowmo=slowmo, max_side_px=scale_to):
                 img = fr.image
                 if img.shape[1] != W or img.shape[0] != H:
                     # bilinear is 10x faster than area averaging and does not alias down

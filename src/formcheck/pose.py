@@ -389,8 +389,11 @@ def extract(
                           on_frame=on_frame)
 
 
-#: Frames decoded ahead of the model by the decode thread (bounds memory: a few frames).
-PREFETCH_FRAMES = 2
+#: Frames waiting, decoded, for the model (besides the one the decode thread is working on).
+#: Decoding takes 4-8 ms a frame against the model's ~25, so one is enough to keep the model
+#: busy (bench/pose_speed.py: stage / model time 1.04 at 720p, 1.09 at 1080p, 1.08 at 4K),
+#: and each extra frame costs 6 MB at 1080p (bench/memory.py).
+PREFETCH_FRAMES = 1
 
 _END = object()
 
