@@ -200,11 +200,6 @@ def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | N
 
     # ---- gates --------------------------------------------------------------------------
     warnings: list[str] = []
-    if implausible:
-        warnings.append(
-            f"{sum(implausible.values())} per-step value(s) outside any running stride's "
-            "range were discarded as pose errors (" + ", ".join(
-                f"{k}: {n}" for k, n in implausible.items()) + ")")
     fps = clean.fps
     common: list[str] = []
     if detection_rate < g["min_detection_rate"]:
@@ -219,6 +214,12 @@ def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | N
     oblique = view.view == "oblique"
     sag_block = [] if (side or oblique) else [f"needs a side view (this is a {view.view} view)"]
     sag_caution = ["oblique view: angles are foreshortened"] if oblique else []
+    if implausible and not common and not sag_block:
+        # (the ranges are for sagittal angles: in other views those are not reported anyway)
+        warnings.append(
+            f"{sum(implausible.values())} per-step value(s) outside any running stride's "
+            "range were discarded as pose errors (" + ", ".join(
+                f"{k}: {n}" for k, n in implausible.items()) + ")")
     foot_vis = float(np.mean(clean.visibility[:, [L_HEEL, L_TOE, R_HEEL, R_TOE]])) \
         if clean.n else 0.0
     foot_caution = [f"feet often hidden (mean visibility {foot_vis:.2f})"] \
