@@ -17,6 +17,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import REPO, SAMPLE, run_cli
+from test_video import (
+    SMALL_H,
+    SMALL_W,
+    container_times_s,
+    sample_frames,
+    vfr_pts_ms,
+    write_clip,
+)
 
 from formcheck import __version__
 from formcheck.landmarks import (
@@ -33,25 +41,6 @@ from formcheck.landmarks import (
 )
 from formcheck.pose import PoseSeries, default_model_path
 from formcheck.video import iter_frames
-
-try:
-    from test_video import (
-        SMALL_H,
-        SMALL_W,
-        container_times_s,
-        sample_frames,
-        vfr_pts_ms,
-        write_clip,
-    )
-except ImportError:  # tests/ imported as a package
-    from tests.test_video import (
-        SMALL_H,
-        SMALL_W,
-        container_times_s,
-        sample_frames,
-        vfr_pts_ms,
-        write_clip,
-    )
 
 LEGACY_REFERENCE = REPO / "tests" / "data" / "legacy_pose_reference.npz"
 REPO_MODEL = REPO / "models" / "pose_landmarker_full.task"

@@ -59,16 +59,15 @@ from formcheck.landmarks import (
     L_HIP,
     L_KNEE,
     L_SHOULDER,
-    L_TOE,
     L_WRIST,
     LEFT_SIDE,
+    LEG_SWAP,
     NOSE,
     R_ANKLE,
     R_HEEL,
     R_HIP,
     R_KNEE,
     R_SHOULDER,
-    R_TOE,
     R_WRIST,
     RIGHT_SIDE,
 )
@@ -111,8 +110,6 @@ HOLD_MAX_S = 0.12
 JOINTS = (NOSE, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32)
 _LEFT = frozenset(LEFT_SIDE)
 _RIGHT = frozenset(RIGHT_SIDE)
-_LEG_L = np.array([L_HIP, L_KNEE, L_ANKLE, L_HEEL, L_TOE][1:])
-_LEG_R = np.array([R_HIP, R_KNEE, R_ANKLE, R_HEEL, R_TOE][1:])
 _CHAIN = {"L": (L_HIP, L_KNEE, L_ANKLE, L_HEEL), "R": (R_HIP, R_KNEE, R_ANKLE, R_HEEL)}
 
 
@@ -411,11 +408,7 @@ class Painter:
             if j > 0 and abs(clean.t_s[j - 1] - t_s) < abs(clean.t_s[j] - t_s):
                 j -= 1
             if clean.leg_swapped[j]:
-                xy, vis = xy.copy(), vis.copy()
-                xy[_LEG_L], xy[_LEG_R] = pose.xy_px[row][_LEG_R], pose.xy_px[row][_LEG_L]
-                vis[_LEG_L], vis[_LEG_R] = pose.visibility[row][_LEG_R], \
-                    pose.visibility[row][_LEG_L]
-                vis = np.nan_to_num(vis, nan=0.0)
+                xy, vis = xy[list(LEG_SWAP)], vis[list(LEG_SWAP)]
         return xy, vis
 
     def skeleton(self, img: np.ndarray, xy: np.ndarray, vis: np.ndarray) -> None:

@@ -47,6 +47,13 @@ RIGHT_SIDE: tuple[int, ...] = tuple(INDEX["right_" + NAMES[i][5:]] for i in LEFT
 LEG = {"L": (L_HIP, L_KNEE, L_ANKLE, L_HEEL, L_TOE), "R": (R_HIP, R_KNEE, R_ANKLE, R_HEEL, R_TOE)}
 ARM = {"L": (L_SHOULDER, L_ELBOW, L_WRIST), "R": (R_SHOULDER, R_ELBOW, R_WRIST)}
 
+#: For each landmark, the landmark whose label it takes when the legs' labels are swapped
+#: (knee, ankle, heel and toe trade sides; everything else, hips included, keeps its own):
+#: ``xy[LEG_SWAP]`` is a frame with its leg labels swapped.
+LEG_SWAP: tuple[int, ...] = tuple(
+    dict(zip(LEG["L"][1:] + LEG["R"][1:], LEG["R"][1:] + LEG["L"][1:], strict=True)).get(i, i)
+    for i in range(N_LANDMARKS))
+
 #: Bones drawn for the skeleton overlay, as (a, b) index pairs.
 BONES: tuple[tuple[int, int], ...] = (
     (11, 12), (11, 23), (12, 24), (23, 24),

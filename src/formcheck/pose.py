@@ -72,15 +72,15 @@ class PoseSeries:
         visibility: [T, 33] probability the landmark is visible (0-1).
         presence: [T, 33] probability the landmark is in the frame (0-1).
         world_m: [T, 33, 3] world landmarks in metres, origin at the hip centre.
-
-    Landmark arrays are float32 (the model's own precision: ~1e-4 px at 4K), ~1.1 kB per
-    frame in all.
         n_people: [T] number of people the model returned in the frame.
         width_px, height_px: upright frame size.
         nominal_fps: container frame rate (video time).
         slowmo: slow-down factor applied to the times.
         source: the video path.
         model: model bundle file name.
+
+    Landmark arrays are float32 (the model's own precision: ~1e-4 px at 4K), ~1.1 kB per
+    frame in all.
     """
 
     t_s: np.ndarray
@@ -137,13 +137,12 @@ class PoseSeries:
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED,
                              allowZip64=True) as zf:
             for name, arr in arrays.items():
-                arr = arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
                 with zf.open(name + ".npy", "w", force_zip64=True) as fh:
                     npformat.write_array_header_1_0(fh, npformat.header_data_from_array_1_0(arr))
-                    rows = max(1, NPZ_BLOCK_BYTES // max(1, arr[:1].nbytes)) if arr.ndim else 1
-                    flat = arr.reshape(1) if arr.ndim == 0 else arr
-                    for i in range(0, flat.shape[0], rows):
-                        fh.write(flat[i:i + rows].tobytes())
+                    rows = np.atleast_1d(arr)  # C order, as the header says
+                    step = max(1, NPZ_BLOCK_BYTES // max(1, rows[:1].nbytes))
+                    for i in range(0, rows.shape[0], step):
+                        fh.write(rows[i:i + step].tobytes())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> PoseSeries:
@@ -474,7 +473,6 @@ class _Rows:
     """
 
     def __init__(self) -> None:
-        self.n = 0
         self.t_s = array("d")
         self.index = array("i")
         self.n_people = array("h")
@@ -499,7 +497,10 @@ class _Rows:
         self.t_s.append(t_s)
         self.index.append(index)
         self.n_people.append(n_people)
-        self.n += 1
+
+    @property
+    def n(self) -> int:
+        return len(self.t_s)
 
     def read(self) -> np.ndarray:
         """All rows, [n, 33, 8] float32; closes (and so deletes) the file."""

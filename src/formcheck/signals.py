@@ -18,7 +18,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.signal import butter, sosfiltfilt
 
 from formcheck.config import settings
-from formcheck.landmarks import L_HIP, LEG, R_HIP
+from formcheck.landmarks import L_HIP, LEG, LEG_SWAP, R_HIP
 
 _LEG_L = np.array(LEG["L"][1:])  # knee, ankle, heel, toe
 _LEG_R = np.array(LEG["R"][1:])
@@ -202,13 +202,6 @@ def lowpass(y: np.ndarray, fps: float, cutoff_hz: float, order: int = 4) -> np.n
     return flat.reshape(out.shape)
 
 
-def _partner() -> np.ndarray:
-    """Index of the landmark each landmark's label swaps with in a leg swap (itself if none)."""
-    part = np.arange(33)
-    part[_LEG_L], part[_LEG_R] = _LEG_R, _LEG_L
-    return part
-
-
 def clean(t_s: np.ndarray, xy_px: np.ndarray, visibility: np.ndarray,
           repair_identity: bool = True) -> CleanSeries:
     """Clean one runner's landmark series (see module docstring for the steps).
@@ -227,7 +220,6 @@ def clean(t_s: np.ndarray, xy_px: np.ndarray, visibility: np.ndarray,
     T, n_lm = xy_px.shape[0], xy_px.shape[1]
     swapped = repair_leg_identity(xy_px) if repair_identity and T >= 3 else np.zeros(T, bool)
     any_swap = bool(swapped.any())
-    partner = _partner() if n_lm == 33 else np.arange(n_lm)
     dt = 1.0 / 30.0 if T < 2 else float(np.median(np.diff(t_s)))
     fps = 1.0 / dt
     hw = max(1, int(round(cfg["hampel_half_window_s"] * fps)))
@@ -242,9 +234,9 @@ def clean(t_s: np.ndarray, xy_px: np.ndarray, visibility: np.ndarray,
     for j in range(n_lm):
         xy = xy_px[:, j].astype(np.float64)
         vis = np.nan_to_num(visibility[:, j].astype(np.float64), nan=0.0)
-        if any_swap and partner[j] != j:
-            xy[swapped] = xy_px[swapped, partner[j]]
-            vis[swapped] = np.nan_to_num(visibility[swapped, partner[j]], nan=0.0)
+        if any_swap and LEG_SWAP[j] != j:
+            xy[swapped] = xy_px[swapped, LEG_SWAP[j]]
+            vis[swapped] = np.nan_to_num(visibility[swapped, LEG_SWAP[j]], nan=0.0)
         # an outlier in x or y removes the point
         bad = hampel(xy, hw, cfg["hampel_n_sigma"]).any(axis=-1)
         n_out += int(bad.sum())
