@@ -114,6 +114,9 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
                                  options.end_s)
     else:
         ev = events_mod.detect(clean, vinfo)
+        # stances whose foot the identity repair handed to the other leg: relabel them so
+        # every per-step value is read from the foot that is on the ground
+        clean = signals.swap_legs(clean, ev.stance_swap)
     duty = None
     if ev.n > 2:
         ct = ev.to_t_s - ev.ic_t_s

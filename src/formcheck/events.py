@@ -24,7 +24,7 @@ to the clip's median; inconsistent steps are rejected, not guessed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.signal import find_peaks, periodogram
@@ -72,6 +72,11 @@ class Events:
         ground_y_px: [K] ground level used for each step (image y, px).
         n_rejected: number of steps rejected by the checks.
         notes: human-readable notes on what was rejected and why.
+        stance_swap: [N] bool on the clean series' grid: frames of a stance whose foot is
+            held by the other leg's landmarks (found by :func:`_track_stance`); swapping the
+            legs' labels there makes ``chain`` hold the stance foot for the whole stance.
+        side_confident: [K] bool: the step's side (``foot``) rests on reliable evidence
+            (camera geometry, or consistent leg labels; see :func:`_assign_sides`).
     """
 
     ic_t_s: np.ndarray
@@ -88,6 +93,8 @@ class Events:
     ground_y_px: np.ndarray
     n_rejected: int
     notes: tuple[str, ...] = ()
+    stance_swap: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    side_confident: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     @property
     def n(self) -> int:
@@ -151,57 +158,128 @@ def step_frequency(signals: list[np.ndarray], fs: float) -> tuple[float, float]:
     return float(fb[k]), ratio
 
 
-def _alternate(chain: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, float]:
-    """Side labels that alternate within runs of consecutive valid steps, with the parity
-    that agrees with most landmark labels; returns (labels, share of agreement)."""
+#: |t| of the near/far ground-level difference (Welch) above which it decides the sides.
+GROUND_T_MIN: float = settings()["events"]["near_far_ground_t"]
+
+
+def _welch_t(a: np.ndarray, b: np.ndarray) -> float:
+    """Welch t statistic of mean(a) - mean(b) (NaN with fewer than 3 finite values each)."""
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    if a.size < 3 or b.size < 3:
+        return float("nan")
+    se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+    return float((a.mean() - b.mean()) / se) if se > 0 else float("nan")
+
+
+def _assign_sides(chain: np.ndarray, runs_ok: np.ndarray, ground_y: np.ndarray,
+                  near_side: str | None) -> tuple[np.ndarray, float, np.ndarray]:
+    """Which of the runner's feet made each contact: alternation plus evidence for its phase.
+
+    Feet alternate, so within each run of consecutive steps with a regular rhythm the sides
+    follow parity; what needs evidence is the phase.  Two independent kinds are used:
+
+    * geometry (side views, ``near_side`` given): with the camera above the ground the ground
+      plane rises in the image with distance, so the foot nearer the camera lands lower in the
+      image.  The run's even and odd steps' ground levels (``ground_y``, px) are compared
+      with a Welch t test; when |t| >= :data:`GROUND_T_MIN` the lower group is the near foot,
+      which is the runner's ``near_side`` (left when facing image-left).
+    * MediaPipe's leg labels (``chain``): the phase most steps' labels agree with.  These are
+      a coin toss where the model mixes up the legs, so they decide only when geometry is
+      silent, and then the run counts as reliable only if >= 80 % of its labels agree.
+
+    Returns (side per step, share of steps whose landmark label agrees with it, [K] bool:
+    the step's side rests on reliable evidence).
+    """
     k = chain.size
     out = chain.copy()
+    conf = np.zeros(k, dtype=bool)
     agree = 0
     start = 0
     while start < k:
         end = start + 1
-        while end < k and valid[end]:
+        while end < k and runs_ok[end]:
             end += 1
         seg = chain[start:end]
         alt = np.array(["L" if (i % 2 == 0) else "R" for i in range(end - start)])
         flip = np.where(alt == "L", "R", "L")
         a, b = int((seg == alt).sum()), int((seg == flip).sum())
-        out[start:end] = alt if a >= b else flip
-        agree += max(a, b)
+        labels_pick = alt if a >= b else flip
+        pick, reliable = labels_pick, max(a, b) >= 0.8 * (end - start)
+        if near_side is not None:
+            g = ground_y[start:end]
+            tt = _welch_t(g[0::2], g[1::2])  # even minus odd steps (px, y down)
+            if np.isfinite(tt) and abs(tt) >= GROUND_T_MIN:
+                even_near = tt > 0  # the even steps land lower: nearer the camera
+                far_side = "R" if near_side == "L" else "L"
+                first = near_side if even_near else far_side
+                pick = alt if first == "L" else flip
+                reliable = True
+        out[start:end] = pick
+        conf[start:end] = reliable
+        agree += int((seg == pick).sum())
         start = end
-    return out, (agree / k if k else 0.0)
+    return out, (agree / k if k else 0.0), conf
+
+
+#: Share of a step (real time) a foot must stay in its new state (down after a contact, up after
+#: a toe-off) for the change to count: 0.15 step is ~50 ms at 170 steps/min, 2 frames at
+#: 30 fps and 14 at 270 fps, so a one-frame landmark dip or flicker is not an event at any frame
+#: rate.  The shortest real state is a sprinter's contact, about half a step.
+SUSTAIN_STEP_FRACTION: float = settings()["events"]["sustain_step_fraction"]
+#: Percentile (of image y, which grows downwards) that sets a foot point's ground level over
+#: its early stance: near the lowest position, but not a single outlying sample.
+GROUND_PERCENTILE: float = settings()["events"]["ground_percentile"]
+
+
+def _sustained(y: np.ndarray, i: int, m: int, level: float, below: bool) -> bool:
+    """True if ``y[i:i+m]`` all lie on one side of ``level`` (``below``: y >= level, i.e. at
+    or under it in the image; else y < level).  Missing samples count as not holding."""
+    seg = y[i:i + m]
+    if seg.size == 0 or not np.isfinite(seg).all():
+        return False
+    return bool((seg >= level).all() if below else (seg < level).all())
+
+
+def _ground_level(y: np.ndarray, a0: int, period: float) -> float:
+    """Ground level of a foot point (image y, px): the :data:`GROUND_PERCENTILE` of its y over
+    the half step of stance from ``a0``; NaN if it is not seen there."""
+    win = y[max(0, a0): min(y.size, a0 + int(0.5 * period) + 1)]
+    win = win[np.isfinite(win)]
+    return float(np.percentile(win, GROUND_PERCENTILE)) if win.size else float("nan")
 
 
 def _first_at_ground(t: np.ndarray, y: np.ndarray, a0: int, lo: int, hi: int, period: float,
                      tol: float) -> tuple[float, int, float]:
     """First instant in [lo, hi] at which ``y`` (a foot point's image y) comes within ``tol`` of
-    its ground level: its lowest position over the half step of stance from ``a0``.
+    its ground level (:func:`_ground_level`) and stays there for
+    :data:`SUSTAIN_STEP_FRACTION` of a step.
     Returns (time, index, ground level); time is NaN if never."""
-    n = y.size
-    win = y[max(0, a0): min(n, a0 + int(0.5 * period) + 1)]
-    if not np.isfinite(win).any():
+    g = _ground_level(y, a0, period)
+    if not np.isfinite(g):
         return float("nan"), -1, float("nan")
-    g = float(np.nanmax(win))
+    m = max(1, int(round(SUSTAIN_STEP_FRACTION * period)))
     for i in range(lo, hi + 1):
-        if np.isfinite(y[i]) and y[i] >= g - tol:
+        if np.isfinite(y[i]) and y[i] >= g - tol and _sustained(y, i, m, g - tol, True):
             return _crossing(t, y, i, g - tol), i, g
     return float("nan"), -1, g
 
 
 def _refine(t: np.ndarray, heel_y: np.ndarray, toe_y: np.ndarray, p: int, period: float,
-            sagittal: bool, tol: float) -> tuple[float, bool, int, float, float]:
+            sagittal: bool, tol: float, toe_x: np.ndarray | None = None
+            ) -> tuple[float, bool, int, float, float]:
     """IC and TO around anchor ``p`` from the heel's and toe's image height (px, y down).
 
-    Each point has its own ground level, its lowest position early in the stance that follows
-    the anchor (only early stance, because with a tilted camera or perspective the planted
-    foot drifts in image y as it travels back; and separately, because MediaPipe's heel point
-    sits above the sole while the toe point touches the ground).  IC is the first instant
-    (from 0.15 step before the anchor) at which the heel or the toe, whichever is first, comes
-    within ``tol`` of its ground level.  TO is the first instant, at least 0.15 step later,
-    at which the toe, the last part to leave, rises above its late-stance ground level minus
-    ``tol``.  Interpolated between samples.  The band absorbs landmark jitter; it makes IC
-    early and TO late by about tol / foot speed (synthetic runner: IC ~20 ms early, contact
-    time ~50 ms long: docs/metrics.md).  Returns (t_ic, found, i_ic, t_to, ground_y).
+    Each point has its own ground level (:func:`_ground_level`, over the early stance that
+    follows the anchor: only early stance, because with a tilted camera or perspective the
+    planted foot drifts in image y as it travels back; and separately, because MediaPipe's
+    heel point sits above the sole while the toe point touches the ground).  IC is the first
+    instant (from 0.15 step before the anchor) at which the heel or the toe, whichever is
+    first, comes within ``tol`` of its ground level and stays there
+    (:data:`SUSTAIN_STEP_FRACTION`).  TO is the first instant after the toe has been planted
+    at which the toe, the last part to leave, rises above its ground level minus ``tol`` and
+    stays up; the toe's ground level is re-read over the late stance (the foot drifts in image
+    y as it travels back).  Interpolated between samples.  Returns (t_ic, found, i_ic, t_to,
+    ground_y).
     """
     n = heel_y.size
     a0 = p if sagittal else p + int(0.2 * period)
@@ -212,28 +290,112 @@ def _refine(t: np.ndarray, heel_y: np.ndarray, toe_y: np.ndarray, p: int, period
     if not found:
         return float(t[p]), False, p, float("nan"), float("nan")
     t_ic, i_ic, _ = min(found)
+    m = max(1, int(round(SUSTAIN_STEP_FRACTION * period)))
     g_toe = cands[1][2]
-    start = i_ic + max(1, int(0.15 * period))
-    late = toe_y[start: min(n, i_ic + int(1.0 * period) + 1)]
-    if np.isfinite(late).any():
-        g_toe = float(np.nanmax(late)) if not np.isfinite(g_toe) else max(
-            g_toe, float(np.nanmax(late)))
     t_to = float("nan")
+    end = min(n, i_ic + int(1.6 * period) + 1)
     if np.isfinite(g_toe):
-        end = min(n, i_ic + int(1.6 * period) + 1)
         # after a heel strike the toe is still coming down: wait until it is planted
         planted = next((i for i in range(i_ic, end)
                         if np.isfinite(toe_y[i]) and toe_y[i] >= g_toe - tol), None)
         if planted is not None:
-            first = max(start, planted + 1)
-            for i in range(first, end):
+            late = _ground_level(toe_y, planted, period)
+            g_late = max(g_toe, late) if np.isfinite(late) else g_toe
+            for i in range(planted + 1, end):
                 if not np.isfinite(toe_y[i]):
                     break
-                if toe_y[i] < g_toe - tol:
-                    t_to = _crossing(t, -toe_y, i, -(g_toe - tol))
+                if toe_y[i] < g_late - tol and _sustained(toe_y, i, m, g_late - tol, False):
+                    t_to = _crossing(t, -toe_y, i, -(g_late - tol))
+                    if toe_x is not None:
+                        t_to = _still_moving_with_ground(t, toe_x, planted, i, end, t_to)
                     break
     ground = float(np.nanmax([c[2] for c in cands if np.isfinite(c[2])]))
     return t_ic, True, i_ic, t_to, ground
+
+
+def _still_moving_with_ground(t: np.ndarray, x: np.ndarray, planted: int, i_up: int,
+                              end: int, t_up: float) -> float:
+    """Toe-off no earlier than the toe stops moving with the ground.
+
+    As the foot rolls off, the heel rises and the foot pivots about the toe tip, which stays
+    on the ground and moves with it (backwards at belt speed on a treadmill, not at all
+    overground with a static camera, with the scenery when the camera pans).  MediaPipe's toe
+    point is not exactly at the tip, so it rises with the pivoting foot before the toe leaves:
+    rising alone reads toe-off early (by about a frame at 30 fps on every labelled clip).  A
+    point near the pivot moves mostly upward as it rotates, so its horizontal velocity keeps
+    the ground's until the toe is off.  The ground's velocity is the median of the toe's
+    horizontal velocity (``x``: image px in the running direction) over the stance from
+    ``planted`` to the rise at ``i_up``; toe-off is when the toe's forward velocity first
+    exceeds it by ``toe_velocity_n_sigma`` robust standard deviations of that stance velocity
+    (Fellin et al. 2010 and Handsaker et al. 2016 detect events from foot velocity).
+    Returns the later of ``t_up`` and that instant.
+    """
+    v = np.gradient(x)
+    st = v[planted:i_up]
+    st = st[np.isfinite(st)]
+    if st.size < 3:
+        return t_up
+    vg = float(np.median(st))
+    sd = 1.4826 * float(np.median(np.abs(st - vg)))
+    thr = vg + settings()["events"]["toe_velocity_n_sigma"] * max(sd, 1e-6)
+    for j in range(max(planted, i_up - 1), end):
+        if not np.isfinite(v[j]):
+            return t_up
+        if v[j] > thr:
+            return max(t_up, _crossing(t, v, j, thr))
+    return t_up
+
+
+def _track_stance(xy: np.ndarray, p: int, chain: str, lo: int, hi: int) -> np.ndarray:
+    """Follow one foot through a step by continuity, whatever its landmark label.
+
+    MediaPipe's leg labels can flip within a step, and at leg crossings it may put both feet
+    on one foot; the identity repair (:func:`formcheck.signals.repair_leg_identity`) then
+    sometimes hands the stance foot to the other leg's landmarks for part of the stance (seen
+    on ``treadmill_side_30fps.mp4``: the stance foot's toe "rose" 5 frames early because the
+    labels switched at the crossing).  From the anchor ``p``, where the foot is identified as
+    the forward-most one (``chain``), each following (and preceding) frame takes whichever
+    leg's heel, toe and ankle lie nearest to a constant-velocity prediction from the two
+    previous frames (image px; after the anchor the height is predicted to stay put, since a
+    stance foot moves with the ground and not up or down, while the swing foot passes it fast
+    and high), so the prediction tells them apart even where both labels sit on one foot.
+
+    Returns [hi - lo + 1] array of "L"/"R": the landmark leg holding that foot in each frame.
+    """
+    other = "R" if chain == "L" else "L"
+    pts = {s: xy[:, list(_FOOT[s]), :].reshape(xy.shape[0], -1) for s in FEET}
+    out = np.full(hi - lo + 1, chain, dtype="<U1")
+
+    def walk(rng: range, step: int) -> None:
+        hist: list[np.ndarray] = [pts[chain][p]]
+        for i in rng:
+            pred = hist[-1].copy()
+            if len(hist) >= 2:
+                vel = np.median(np.diff(np.stack(hist[-4:]), axis=0), axis=0)
+                pred[0::2] += vel[0::2]  # x: steady motion with the ground (or the swing)
+                if step < 0:  # before the anchor the foot is still coming down
+                    pred[1::2] += vel[1::2]
+            best, best_d = None, np.inf
+            for s in (chain, other):
+                q = pts[s][i]
+                if not np.all(np.isfinite(q)) or not np.all(np.isfinite(pred)):
+                    continue
+                dd = float(((q - pred) ** 2).sum())
+                if dd < best_d:
+                    best, best_d = s, dd
+            if best is None:
+                out[i - lo] = out[i - lo - step] if lo <= i - step <= hi else chain
+                hist.append(hist[-1])
+            else:
+                out[i - lo] = best
+                hist.append(pts[best][i])
+            hist = hist[-5:]
+
+    if not np.all(np.isfinite(pts[chain][p])):
+        return out
+    walk(range(p + 1, hi + 1), 1)
+    walk(range(p - 1, lo - 1, -1), -1)
+    return out
 
 
 def _peak_time(t: np.ndarray, y: np.ndarray, p: int) -> float:
@@ -310,10 +472,32 @@ def detect(clean: CleanSeries, view: ViewInfo) -> Events:
     anchors = [(p, s) for p, s in anchors if fin.size and fin[0] + edge <= p <= fin[-1] - edge]
     tol = cfg["ground_tolerance_leg"] * leg
     ic, anc, feet, to, refined, ground = [], [], [], [], [], []
+    n = t.size
+    swap = np.zeros(n, dtype=bool)
     for p, s in anchors:
-        _, h_, k_ = _FOOT[s]
-        t_ic, ok_ic, i_ic, t_to, g = _refine(t, xy[:, h_, 1], xy[:, k_, 1], p, period,
-                                             sagittal, tol)
+        lo, hi = max(0, p - int(0.5 * period)), min(n - 1, p + int(1.6 * period))
+        heel_y = np.full(n, np.nan)
+        toe_y = np.full(n, np.nan)
+        toe_x = np.full(n, np.nan)
+        if sagittal:
+            sel = _track_stance(xy, p, s, lo, hi)
+            for leg_s in FEET:
+                m = np.flatnonzero(sel == leg_s) + lo
+                heel_y[m] = xy[m, _FOOT[leg_s][1], 1]
+                toe_y[m] = xy[m, _FOOT[leg_s][2], 1]
+                toe_x[m] = d * xy[m, _FOOT[leg_s][2], 0]
+        else:
+            sel = np.full(hi - lo + 1, s, dtype="<U1")
+            heel_y[lo:hi + 1] = xy[lo:hi + 1, _FOOT[s][1], 1]
+            toe_y[lo:hi + 1] = xy[lo:hi + 1, _FOOT[s][2], 1]
+        t_ic, ok_ic, i_ic, t_to, g = _refine(t, heel_y, toe_y, p, period, sagittal, tol,
+                                             toe_x if sagittal else None)
+        if ok_ic and sagittal:
+            # frames of this stance where the foot is held by the other leg's landmarks
+            i_end = int(np.searchsorted(t, t_to)) if np.isfinite(t_to) else i_ic + int(
+                0.4 * period)
+            a_, b_ = max(lo, min(i_ic, p)), min(hi, i_end)
+            swap[a_:b_ + 1] |= sel[a_ - lo:b_ - lo + 1] != s
         if not ok_ic:
             continue  # the foot never reached the ground near this peak: not a contact
         ic.append(t_ic)
@@ -359,10 +543,16 @@ def detect(clean: CleanSeries, view: ViewInfo) -> Events:
     # ... then sides: feet alternate, so within each run of consecutive valid steps the side
     # labels follow parity; the parity is the one most raw labels agree with.
     chain = feet_a.copy()
-    foot_lab, agree = _alternate(chain, timing)
-    if agree < 0.8 and sagittal:
-        notes.append(f"left/right labels agree with alternation in only {100 * agree:.0f} % of "
-                     "steps: per-side values are uncertain")
+    near = None
+    if view.view == "side" and view.direction in ("left", "right"):
+        # facing image-left the camera sees the runner's left side (and vice versa)
+        near = "L" if view.direction == "left" else "R"
+    foot_lab, agree, side_ok = _assign_sides(chain, timing, g_a, near)
+    if sagittal and not side_ok.all():
+        notes.append(f"left/right identity is uncertain for {int((~side_ok).sum())} of "
+                     f"{side_ok.size} steps (the pose model's leg labels agree with "
+                     f"alternation in only {100 * agree:.0f} % of steps and the camera geometry "
+                     "does not tell near from far foot): per-side values are not judged")
     # a toe-off must come before the same foot's next contact
     next_same: dict[str, float] = {}  # side -> time of that side's next contact
     for i in range(ic_a.size - 1, -1, -1):
@@ -375,7 +565,7 @@ def detect(clean: CleanSeries, view: ViewInfo) -> Events:
                   timing_valid=timing,
                   step_hz_spectral=f0, spectral_peak_ratio=ratio, ground_y_px=g_a,
                   n_rejected=int((~valid[1:]).sum()) if valid.size > 1 else 0,
-                  notes=tuple(notes))
+                  notes=tuple(notes), stance_swap=swap, side_confident=side_ok)
 
 
 def restrict(ev: Events, start_s: float | None, end_s: float | None) -> Events:
@@ -396,4 +586,6 @@ def restrict(ev: Events, start_s: float | None, end_s: float | None) -> Events:
     return replace(ev, ic_t_s=ev.ic_t_s[m], foot=ev.foot[m], chain=ev.chain[m],
                    to_t_s=ev.to_t_s[m], anchor_t_s=ev.anchor_t_s[m], ic_refined=ev.ic_refined[m],
                    valid=valid, timing_valid=timing, ground_y_px=ev.ground_y_px[m],
+                   side_confident=ev.side_confident[m] if ev.side_confident.size else
+                   ev.side_confident,
                    n_rejected=int((~valid[1:]).sum()) if valid.size > 1 else 0)

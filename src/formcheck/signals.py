@@ -253,3 +253,18 @@ def clean(t_s: np.ndarray, xy_px: np.ndarray, visibility: np.ndarray,
     vis_g[~np.isfinite(out[:, :, 0])] = 0.0
     return CleanSeries(t_s=grid, xy_px=out, visibility=vis_g, fps=fps, leg_swapped=sw,
                        n_swaps_repaired=int(swapped.sum()), n_outliers=n_out)
+
+
+def swap_legs(series: CleanSeries, mask: np.ndarray) -> CleanSeries:
+    """The series with the legs' labels exchanged in the frames where ``mask`` [N] is True
+    (e.g. :attr:`formcheck.events.Events.stance_swap`: stances the identity repair handed to
+    the other leg's landmarks)."""
+    from dataclasses import replace
+
+    if mask.shape[0] != series.n or not mask.any():
+        return series
+    xy = series.xy_px.copy()
+    vis = series.visibility.copy()
+    xy[mask] = series.xy_px[mask][:, LEG_SWAP]
+    vis[mask] = series.visibility[mask][:, LEG_SWAP]
+    return replace(series, xy_px=xy, visibility=vis, leg_swapped=series.leg_swapped ^ mask)

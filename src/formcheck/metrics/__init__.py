@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -339,12 +339,22 @@ def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | N
         summaries["vertical_oscillation_cm"] = not_measurable(
             "vertical_oscillation_cm", "cm",
             vo.reason if not vo.usable else "give the runner's height with --height CM")
+    # left/right: per-side values and asymmetry only where the steps' sides rest on evidence
+    # (events.side_confident: camera geometry or consistent leg labels)
+    conf = ev.side_confident if ev.side_confident.size == ev.n else np.zeros(ev.n, bool)
+    ident_ok = bool(conf[ev.valid].mean() >= 0.95) if ev.valid.any() else False
+    ident_reason = "which steps are left and which right is uncertain in this clip"
+    if not ident_ok:
+        summaries = {k: replace(v, per_side={}) if v.per_side else v
+                     for k, v in summaries.items()}
     # asymmetry
     for sid, src in (("step_time_asymmetry_pct", "step_time_ms"),
                      ("contact_time_asymmetry_pct", "contact_time_ms")):
         base = summaries[src]
         a, nmin = _asym(vals[src], ev.foot)
-        if not base.usable or not np.isfinite(a) or nmin < n_any // 2:
+        if not ident_ok and base.usable:
+            summaries[sid] = not_measurable(sid, UNITS[sid], ident_reason)
+        elif not base.usable or not np.isfinite(a) or nmin < n_any // 2:
             summaries[sid] = not_measurable(sid, UNITS[sid], base.reason or
                                             "too few steps on each side")
         else:
