@@ -41,9 +41,9 @@ def test_outdoor_pace_events_match_labels(pose_of) -> None:
     _, s = _score(pose_of, clip, shared_clip(clip))
     assert s.n_matched == s.n_labelled
     ic, to, ct = s.ic, s.to, s.contact
-    assert abs(ic["bias"]) <= 0.7 and ic["mae"] <= 1.05, ic
-    assert to["bias"] >= -0.8 and to["mae"] <= 1.35, to
-    assert ct["bias"] >= -45.0, ct  # was -53 ms
+    assert abs(ic["bias"]) <= 0.8 and ic["mae"] <= 1.0, ic
+    assert to["bias"] >= -0.8 and to["mae"] <= 1.4, to
+    assert ct["bias"] >= -50.0, ct  # was -53 ms; the goal (+/-15 ms) is not reached here yet
     assert s.side_agreement >= 0.95
 
 

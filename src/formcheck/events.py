@@ -265,8 +265,8 @@ def _first_at_ground(t: np.ndarray, y: np.ndarray, a0: int, lo: int, hi: int, pe
 
 
 def _refine(t: np.ndarray, heel_y: np.ndarray, toe_y: np.ndarray, p: int, period: float,
-            sagittal: bool, tol: float, toe_x: np.ndarray | None = None
-            ) -> tuple[float, bool, int, float, float]:
+            sagittal: bool, tol: float, toe_x: np.ndarray | None = None,
+            heel_x: np.ndarray | None = None) -> tuple[float, bool, int, float, float]:
     """IC and TO around anchor ``p`` from the heel's and toe's image height (px, y down).
 
     Each point has its own ground level (:func:`_ground_level`, over the early stance that
@@ -278,7 +278,10 @@ def _refine(t: np.ndarray, heel_y: np.ndarray, toe_y: np.ndarray, p: int, period
     (:data:`SUSTAIN_STEP_FRACTION`).  TO is the first instant after the toe has been planted
     at which the toe, the last part to leave, rises above its ground level minus ``tol`` and
     stays up; the toe's ground level is re-read over the late stance (the foot drifts in image
-    y as it travels back).  Interpolated between samples.  Returns (t_ic, found, i_ic, t_to,
+    y as it travels back).  In side views (``toe_x``/``heel_x`` given: image px in the running
+    direction) both events also need the foot to move with the ground
+    (:func:`_moving_with_ground_from`, :func:`_still_moving_with_ground`), as the labels of
+    real clips define them.  Interpolated between samples.  Returns (t_ic, found, i_ic, t_to,
     ground_y).
     """
     n = heel_y.size
@@ -308,9 +311,50 @@ def _refine(t: np.ndarray, heel_y: np.ndarray, toe_y: np.ndarray, p: int, period
                     t_to = _crossing(t, -toe_y, i, -(g_late - tol))
                     if toe_x is not None:
                         t_to = _still_moving_with_ground(t, toe_x, planted, i, end, t_to)
+                    if heel_x is not None and toe_x is not None:
+                        t_ic = _moving_with_ground_from(t, heel_x, toe_x, lo, planted, i, m,
+                                                        t_ic)
                     break
     ground = float(np.nanmax([c[2] for c in cands if np.isfinite(c[2])]))
     return t_ic, True, i_ic, t_to, ground
+
+
+def _ground_velocity(x_series: tuple[np.ndarray, ...], a: int, b: int
+                     ) -> tuple[float, float] | None:
+    """Velocity of the ground under a stance foot (image px per sample, running direction) and
+    its robust noise: the median and 1.4826 x MAD of the foot points' horizontal velocities
+    over the stance samples [a, b).  None if fewer than 3 are known."""
+    st = np.concatenate([np.gradient(x)[a:b] for x in x_series])
+    st = st[np.isfinite(st)]
+    if st.size < 3:
+        return None
+    vg = float(np.median(st))
+    return vg, 1.4826 * float(np.median(np.abs(st - vg)))
+
+
+def _moving_with_ground_from(t: np.ndarray, heel_x: np.ndarray, toe_x: np.ndarray, lo: int,
+                             planted: int, i_up: int, m: int, t_ic: float) -> float:
+    """Initial contact no earlier than the foot moves with the ground.
+
+    The labels of every real clip define contact by two cues together: the foot is down at its
+    stance height *and* it travels with the ground (backwards with the belt, or with the
+    scenery).  A landing foot first comes down while still swinging forward (the "hover" of
+    the slowed lab clip's notes), so height alone reads contact early on some steps.  This is
+    the first instant from ``lo`` at which the heel's forward velocity falls to within
+    ``toe_velocity_n_sigma`` robust standard deviations of the ground's
+    (:func:`_ground_velocity` over the stance ``planted``..``i_up``) and stays there for ``m``
+    samples; returns the later of ``t_ic`` and that instant.
+    """
+    gv = _ground_velocity((heel_x, toe_x), planted, i_up)
+    if gv is None:
+        return t_ic
+    vg, sd = gv
+    thr = vg + settings()["events"]["toe_velocity_n_sigma"] * max(sd, 1e-6)
+    v = np.gradient(heel_x)
+    for j in range(lo, i_up):
+        if np.isfinite(v[j]) and v[j] <= thr and _sustained(-v, j, m, -thr, True):
+            return max(t_ic, _crossing(t, -v, j, -thr))
+    return t_ic
 
 
 def _still_moving_with_ground(t: np.ndarray, x: np.ndarray, planted: int, i_up: int,
@@ -330,13 +374,11 @@ def _still_moving_with_ground(t: np.ndarray, x: np.ndarray, planted: int, i_up: 
     (Fellin et al. 2010 and Handsaker et al. 2016 detect events from foot velocity).
     Returns the later of ``t_up`` and that instant.
     """
-    v = np.gradient(x)
-    st = v[planted:i_up]
-    st = st[np.isfinite(st)]
-    if st.size < 3:
+    gv = _ground_velocity((x,), planted, i_up)
+    if gv is None:
         return t_up
-    vg = float(np.median(st))
-    sd = 1.4826 * float(np.median(np.abs(st - vg)))
+    vg, sd = gv
+    v = np.gradient(x)
     thr = vg + settings()["events"]["toe_velocity_n_sigma"] * max(sd, 1e-6)
     for j in range(max(planted, i_up - 1), end):
         if not np.isfinite(v[j]):
@@ -479,6 +521,7 @@ def detect(clean: CleanSeries, view: ViewInfo) -> Events:
         heel_y = np.full(n, np.nan)
         toe_y = np.full(n, np.nan)
         toe_x = np.full(n, np.nan)
+        heel_x = np.full(n, np.nan)
         if sagittal:
             sel = _track_stance(xy, p, s, lo, hi)
             for leg_s in FEET:
@@ -486,12 +529,14 @@ def detect(clean: CleanSeries, view: ViewInfo) -> Events:
                 heel_y[m] = xy[m, _FOOT[leg_s][1], 1]
                 toe_y[m] = xy[m, _FOOT[leg_s][2], 1]
                 toe_x[m] = d * xy[m, _FOOT[leg_s][2], 0]
+                heel_x[m] = d * xy[m, _FOOT[leg_s][1], 0]
         else:
             sel = np.full(hi - lo + 1, s, dtype="<U1")
             heel_y[lo:hi + 1] = xy[lo:hi + 1, _FOOT[s][1], 1]
             toe_y[lo:hi + 1] = xy[lo:hi + 1, _FOOT[s][2], 1]
         t_ic, ok_ic, i_ic, t_to, g = _refine(t, heel_y, toe_y, p, period, sagittal, tol,
-                                             toe_x if sagittal else None)
+                                             toe_x if sagittal else None,
+                                             heel_x if sagittal else None)
         if ok_ic and sagittal:
             # frames of this stance where the foot is held by the other leg's landmarks
             i_end = int(np.searchsorted(t, t_to)) if np.isfinite(t_to) else i_ic + int(
