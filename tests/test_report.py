@@ -22,9 +22,10 @@ from formcheck.report import SCHEMA_NAME, build_report, dumps, schema
 
 #: steps.csv columns, in order, as documented (formcheck.metrics.STEP_COLUMNS).
 DOCUMENTED_STEP_COLUMNS = [
-    "step", "foot", "ic_t_s", "to_t_s", "valid", "step_time_ms", "stride_time_ms",
-    "contact_time_ms", "duty_factor_pct", "overstride_pct_leg", "shank_angle_ic_deg",
-    "knee_flexion_ic_deg", "foot_strike_angle_deg", "strike_class", "trunk_lean_deg",
+    "step", "foot", "ic_t_s", "to_t_s", "valid", "side_confident", "step_time_ms",
+    "stride_time_ms", "contact_time_ms", "duty_factor_pct", "overstride_pct_leg",
+    "shank_angle_ic_deg", "knee_flexion_ic_deg", "foot_strike_angle_deg", "strike_class",
+    "trunk_lean_deg",
     "knee_flexion_midstance_deg", "vertical_oscillation_pct_leg",
 ]
 
@@ -129,7 +130,9 @@ def test_steps_csv_has_one_row_per_step(cli_run: dict[str, Any]) -> None:
         assert int(row["step"]) == js["step"] == i
         assert row["foot"] in ("L", "R") and row["foot"] == js["foot"]
         assert row["valid"] in ("True", "False") and (row["valid"] == "True") == js["valid"]
-        for col in DOCUMENTED_STEP_COLUMNS[5:]:
+        assert row["side_confident"] in ("True", "False")
+        assert (row["side_confident"] == "True") == js["side_confident"]
+        for col in DOCUMENTED_STEP_COLUMNS[6:]:
             if col == "strike_class":
                 assert row[col] in ("", "rearfoot", "midfoot", "forefoot")
                 continue

@@ -45,7 +45,7 @@ UNITS = {
 
 #: Per-step columns written to steps.csv, in order.
 STEP_COLUMNS = (
-    "step", "foot", "ic_t_s", "to_t_s", "valid", "step_time_ms", "stride_time_ms",
+    "step", "foot", "ic_t_s", "to_t_s", "valid", "side_confident", "step_time_ms", "stride_time_ms",
     "contact_time_ms", "duty_factor_pct", "overstride_pct_leg", "shank_angle_ic_deg",
     "knee_flexion_ic_deg", "foot_strike_angle_deg", "strike_class", "trunk_lean_deg",
     "knee_flexion_midstance_deg", "vertical_oscillation_pct_leg",
@@ -54,7 +54,10 @@ STEP_COLUMNS = (
 
 @dataclass(frozen=True)
 class StepTable:
-    """One row per detected step (IC order); arrays of equal length K, NaN where unknown."""
+    """One row per detected step (IC order); arrays of equal length K, NaN where unknown.
+
+    ``side_confident``: the step's side (``foot``) rests on evidence (events.side_confident).
+    """
 
     foot: np.ndarray
     ic_t_s: np.ndarray
@@ -62,6 +65,7 @@ class StepTable:
     valid: np.ndarray
     values: dict[str, np.ndarray] = field(default_factory=dict)
     strike_class: tuple[str, ...] = ()
+    side_confident: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     @property
     def n(self) -> int:
@@ -74,6 +78,8 @@ class StepTable:
                 "step": i, "foot": str(self.foot[i]), "ic_t_s": round(float(self.ic_t_s[i]), 4),
                 "to_t_s": _r(self.to_t_s[i], 4), "valid": bool(self.valid[i]),
                 "strike_class": self.strike_class[i] if self.strike_class else "",
+                "side_confident": bool(self.side_confident[i])
+                if self.side_confident.size == self.n else False,
             }
             for k, v in self.values.items():
                 row[k] = _r(v[i], 2)
@@ -196,7 +202,9 @@ def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | N
     implausible = _drop_implausible(vals, settings()["plausible"])
     classes = tuple(foot_strike.classify(a) for a in vals["foot_strike_angle_deg"])
     steps = StepTable(foot=ev.foot, ic_t_s=ev.ic_t_s, to_t_s=ev.to_t_s, valid=ev.valid,
-                      values=vals, strike_class=classes)
+                      values=vals, strike_class=classes,
+                      side_confident=ev.side_confident if ev.side_confident.size == ev.n
+                      else np.zeros(ev.n, dtype=bool))
 
     # ---- gates --------------------------------------------------------------------------
     warnings: list[str] = []

@@ -16,7 +16,7 @@ import numpy as np
 from formcheck import __version__
 
 SCHEMA_NAME = "formcheck.report"
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: steps[].side_confident, quality.sides_reliable_share
 
 
 def _clean(o: Any) -> Any:
@@ -79,6 +79,8 @@ def build_report(analysis: Any, video_info: dict[str, Any] | None = None,
             "steps_detected": ev.n,
             "steps_rejected": ev.n_rejected,
             "side_label_agreement": ev.label_agreement,
+            "sides_reliable_share": float(ev.side_confident.mean())
+            if ev.side_confident.size else 0.0,
             "spectral_cadence_spm": 60.0 * ev.step_hz_spectral,
             "max_people_in_frame": int(pose.n_people.max()) if pose.n_frames else 0,
         },
