@@ -13,20 +13,39 @@ import numpy as np
 import pytest
 
 try:
-    from synthetic_gait import LEFT_IDX, RIGHT_IDX, GaitConfig, generate, pose_at, strike_class
-except ImportError:  # tests/ imported as a package
-    from tests.synthetic_gait import (
+    from synthetic_gait import (
+        IDEAL,
         LEFT_IDX,
+        REAL_CLIP_EVIDENCE,
         RIGHT_IDX,
         GaitConfig,
         generate,
         pose_at,
+        score_events,
+        strike_class,
+    )
+except ImportError:  # tests/ imported as a package
+    from tests.synthetic_gait import (
+        IDEAL,
+        LEFT_IDX,
+        REAL_CLIP_EVIDENCE,
+        RIGHT_IDX,
+        GaitConfig,
+        generate,
+        pose_at,
+        score_events,
         strike_class,
     )
 
 L_SH, R_SH, L_HIP, R_HIP, L_KNEE, L_ANKLE = 11, 12, 23, 24, 25, 27
 L_HEEL, R_HEEL, L_TOE, R_TOE = 29, 30, 31, 32
 TOL = 1e-6  # px, for noiseless geometry
+
+
+def ideal(**kw: object) -> GaitConfig:
+    """The idealised runner (landmarks on the sole's contact points, no pose-model effects):
+    the kinematics' exact geometry is checked on it; the realism layer is checked below."""
+    return GaitConfig(**{**IDEAL, **kw})  # type: ignore[arg-type]
 
 
 def _sign(cfg: GaitConfig) -> float:
@@ -46,7 +65,7 @@ def _stance_times(clip, side: str, lo: float, hi: float, n: int = 25) -> np.ndar
 
 
 def test_frame_count_and_nominal_times() -> None:
-    cfg = GaitConfig(fps=30, duration_s=4)
+    cfg = ideal(fps=30, duration_s=4)
     clip = generate(cfg)
     assert len(clip.t_s) == 120
     assert clip.xy_px.shape == (120, 33, 2)
@@ -60,7 +79,7 @@ def test_frame_count_and_nominal_times() -> None:
 
 @pytest.mark.parametrize("cadence", [150.0, 170.0, 185.0])
 def test_ic_alternate_with_step_time(cadence: float) -> None:
-    clip = generate(GaitConfig(cadence_spm=cadence, duration_s=5))
+    clip = generate(ideal(cadence_spm=cadence, duration_s=5))
     tr = clip.truth
     times = np.concatenate([tr.ic_t_s["L"], tr.ic_t_s["R"]])
     labels = np.array(["L"] * len(tr.ic_t_s["L"]) + ["R"] * len(tr.ic_t_s["R"]))
@@ -81,7 +100,7 @@ def test_ic_alternate_with_step_time(cadence: float) -> None:
 @pytest.mark.parametrize("setting", ["treadmill", "overground"])
 @pytest.mark.parametrize("overstride", [0.0, 14.0])
 def test_heel_at_ground_and_overstride_at_ic(direction: str, setting: str, overstride: float):
-    cfg = GaitConfig(
+    cfg = ideal(
         direction=direction, setting=setting, overstride_pct_leg=overstride, duration_s=2.5
     )
     clip = generate(cfg)
@@ -101,7 +120,7 @@ def test_heel_at_ground_and_overstride_at_ic(direction: str, setting: str, overs
 
 
 def test_forefoot_lands_on_toe() -> None:
-    cfg = GaitConfig(foot_strike_angle_deg=-8.0, duration_s=2)
+    cfg = ideal(foot_strike_angle_deg=-8.0, duration_s=2)
     tr = generate(cfg).truth
     p = pose_at(cfg, tr.ic_t_s["L"])
     np.testing.assert_allclose(p[:, L_TOE, 1], tr.ground_y_px, atol=TOL)
@@ -110,7 +129,7 @@ def test_forefoot_lands_on_toe() -> None:
 
 @pytest.mark.parametrize("direction", ["left", "right"])
 def test_stance_foot_moves_at_belt_speed_on_treadmill(direction: str) -> None:
-    cfg = GaitConfig(direction=direction, speed_mps=3.2, duration_s=3)
+    cfg = ideal(direction=direction, speed_mps=3.2, duration_s=3)
     clip = generate(cfg)
     tr = clip.truth
     v_px = cfg.speed_mps * tr.px_per_m
@@ -128,7 +147,7 @@ def test_stance_foot_moves_at_belt_speed_on_treadmill(direction: str) -> None:
 
 @pytest.mark.parametrize("direction", ["left", "right"])
 def test_stance_foot_fixed_overground(direction: str) -> None:
-    cfg = GaitConfig(
+    cfg = ideal(
         direction=direction, setting="overground", duration_s=1.5, height_px=250,
         image_size=(1920, 1080),
     )  # fmt: skip
@@ -149,7 +168,7 @@ def test_stance_foot_fixed_overground(direction: str) -> None:
 @pytest.mark.parametrize("angle", [14.0, 8.5, 3.0, 0.0, -1.0, -8.0])
 @pytest.mark.parametrize("direction", ["left", "right"])
 def test_foot_strike_angle_truth(angle: float, direction: str) -> None:
-    cfg = GaitConfig(foot_strike_angle_deg=angle, direction=direction, duration_s=2)
+    cfg = ideal(foot_strike_angle_deg=angle, direction=direction, duration_s=2)
     tr = generate(cfg).truth
     assert tr.foot_strike_angle_deg == pytest.approx(angle, abs=1e-9)
     assert tr.strike_class == strike_class(angle)
@@ -184,7 +203,7 @@ def test_strike_class_thresholds() -> None:
     [{}, {"walking": True}, {"foot_strike_angle_deg": -8.0}, {"overstride_pct_leg": 30.0}],
 )
 def test_segment_lengths_constant(kw: dict) -> None:
-    cfg = GaitConfig(duration_s=3, **kw)
+    cfg = ideal(duration_s=3, **kw)
     clip = generate(cfg)
     seg = clip.truth.segment_lengths_px
     p = pose_at(cfg, np.linspace(0, 3, 1500))
@@ -207,7 +226,7 @@ def test_segment_lengths_constant(kw: dict) -> None:
 
 
 def test_knee_midstance_trunk_lean_and_vertical_oscillation() -> None:
-    cfg = GaitConfig(knee_flexion_midstance_deg=42, trunk_lean_deg=-4,
+    cfg = ideal(knee_flexion_midstance_deg=42, trunk_lean_deg=-4,
                      vertical_oscillation_pct_leg=9, direction="right", duration_s=3)  # fmt: skip
     tr = generate(cfg).truth
     assert tr.adjustments == ()
@@ -236,7 +255,7 @@ def test_knee_midstance_trunk_lean_and_vertical_oscillation() -> None:
 
 
 def test_swing_foot_clears_ground_and_flight_phase() -> None:
-    cfg = GaitConfig(duration_s=3)
+    cfg = ideal(duration_s=3)
     clip = generate(cfg)
     tr = clip.truth
     ground = tr.ground_y_px
@@ -254,7 +273,7 @@ def test_swing_foot_clears_ground_and_flight_phase() -> None:
 
 
 def test_walking_has_double_support() -> None:
-    cfg = GaitConfig(walking=True, duration_s=4)
+    cfg = ideal(walking=True, duration_s=4)
     tr = generate(cfg).truth
     assert tr.cadence_spm == pytest.approx(115)
     assert tr.duty_factor_pct > 50
@@ -271,7 +290,7 @@ def test_walking_has_double_support() -> None:
 
 
 def test_swaps_swap_all_pairs() -> None:
-    cfg = GaitConfig(swap_frac=0.1, dropout_frac=0.05, seed=3, duration_s=6)
+    cfg = ideal(swap_frac=0.1, dropout_frac=0.05, seed=3, duration_s=6)
     clip = generate(cfg)
     n = len(clip.t_s)
     assert abs(clip.swapped.sum() - 0.1 * n) <= 3
@@ -292,7 +311,7 @@ def test_swaps_swap_all_pairs() -> None:
 
 
 def test_dropouts_are_nan_runs() -> None:
-    clip = generate(GaitConfig(dropout_frac=0.1, seed=5, duration_s=6))
+    clip = generate(ideal(dropout_frac=0.1, seed=5, duration_s=6))
     d = clip.dropped
     assert abs(d.sum() - 0.1 * len(d)) <= 2
     assert np.isnan(clip.xy_px[d]).all() and np.isnan(clip.world_m[d]).all()
@@ -301,17 +320,17 @@ def test_dropouts_are_nan_runs() -> None:
 
 
 def test_noise_level_and_determinism() -> None:
-    cfg = GaitConfig(noise_px=2.0, seed=11, duration_s=4)
+    cfg = ideal(noise_px=2.0, seed=11, duration_s=4)
     a, b = generate(cfg), generate(cfg)
     np.testing.assert_array_equal(a.xy_px, b.xy_px)
     resid = a.xy_px - a.xy_px_clean
     assert np.std(resid) == pytest.approx(2.0, rel=0.05)
-    c = generate(GaitConfig(noise_px=2.0, seed=12, duration_s=4))
+    c = generate(ideal(noise_px=2.0, seed=12, duration_s=4))
     assert not np.array_equal(a.xy_px, c.xy_px)
 
 
 def test_vfr_times_strictly_increase() -> None:
-    cfg = GaitConfig(fps=30, vfr_jitter=0.2, seed=2, duration_s=5)
+    cfg = ideal(fps=30, vfr_jitter=0.2, seed=2, duration_s=5)
     clip = generate(cfg)
     dt = np.diff(clip.t_s)
     assert (dt > 0).all()
@@ -322,7 +341,7 @@ def test_vfr_times_strictly_increase() -> None:
 
 
 def test_side_view_visibility_and_world() -> None:
-    clip = generate(GaitConfig(direction="left", duration_s=2))
+    clip = generate(ideal(direction="left", duration_s=2))
     assert clip.truth.near_side == "L"
     vis = clip.visibility
     assert (vis >= 0).all() and (vis <= 1).all()
@@ -334,7 +353,7 @@ def test_side_view_visibility_and_world() -> None:
 
 
 def test_contact_asymmetry() -> None:
-    cfg = GaitConfig(contact_scale=(1.15, 1.0), duration_s=3)
+    cfg = ideal(contact_scale=(1.15, 1.0), duration_s=3)
     tr = generate(cfg).truth
     ratio = tr.side["L"].contact_time_ms / tr.side["R"].contact_time_ms
     assert ratio == pytest.approx(1.15)
@@ -348,10 +367,10 @@ def test_contact_asymmetry() -> None:
 
 
 def test_front_view_arm_crossing() -> None:
-    none = generate(GaitConfig(view="front", arm_cross_pct_shoulder=0.0, duration_s=3))
+    none = generate(ideal(view="front", arm_cross_pct_shoulder=0.0, duration_s=3))
     assert none.truth.arm_cross_share_pct == 0.0
     assert none.truth.arm_cross_depth_pct_shoulder == 0.0
-    clip = generate(GaitConfig(view="front", arm_cross_pct_shoulder=15.0, duration_s=3))
+    clip = generate(ideal(view="front", arm_cross_pct_shoulder=15.0, duration_s=3))
     tr = clip.truth
     assert tr.foot_strike_angle_deg is None and tr.overstride_pct_leg is None
     assert tr.direction is None and tr.trunk_lean_deg is None
@@ -373,16 +392,16 @@ def test_front_view_arm_crossing() -> None:
 
 
 def test_infeasible_configs() -> None:
-    tr = generate(GaitConfig(overstride_pct_leg=30, duration_s=2)).truth
+    tr = generate(ideal(overstride_pct_leg=30, duration_s=2)).truth
     assert tr.adjustments  # hip lowered: realised knee flexion is reported
     assert tr.knee_flexion_midstance_deg > 40
     assert tr.overstride_pct_leg == pytest.approx(30)
     with pytest.raises(ValueError):
-        generate(GaitConfig(overstride_pct_leg=30, strict=True, duration_s=2))
+        generate(ideal(overstride_pct_leg=30, strict=True, duration_s=2))
     with pytest.raises(ValueError):
-        GaitConfig(walking=True, duty_factor=0.45)
+        ideal(walking=True, duty_factor=0.45)
     with pytest.raises(ValueError):
-        GaitConfig(view="front", setting="overground")
+        ideal(view="front", setting="overground")
 
 
 def test_generator_is_independent_of_formcheck() -> None:
