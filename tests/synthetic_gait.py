@@ -77,6 +77,7 @@ __all__ = [
     "SyntheticClip",
     "generate",
     "pose_at",
+    "true_foot_at",
     "strike_class",
     "IDEAL",
     "REAL_CLIP_EVIDENCE",
@@ -116,6 +117,11 @@ _LIFT_START = 0.60  # stance fraction at which the scheduled heel lift begins
 _MAX_KNEE_FLEXION_MIDSTANCE_DEG = 75.0  # limit when lowering the hip automatically
 _MAX_HEEL_LIFT_DEG = 65.0  # beyond this the hip is lowered instead
 _SWING_RETRACTION = 0.5  # swing end tangents as a fraction of belt speed
+#: Swing fraction (of the swing before the hover) until which the foot keeps full clearance:
+#: real feet are still ~13 % leg up 100 ms before IC, then drop fast to the hover (EVIDENCE).
+_SWING_PEAK = 0.8
+#: ... after rising to full clearance by this fraction (fast lift after TO, as real feet).
+_SWING_RISE = 0.3
 
 _RUN_DEFAULTS = {
     "cadence_spm": 170.0,
@@ -126,7 +132,7 @@ _RUN_DEFAULTS = {
     "trunk_lean_deg": 6.0,
     "vertical_oscillation_pct_leg": 8.0,
     "knee_flexion_midstance_deg": 40.0,
-    "swing_clearance_pct_leg": 20.0,
+    "swing_clearance_pct_leg": 25.0,
 }
 _WALK_DEFAULTS = {
     "cadence_spm": 115.0,
@@ -225,7 +231,7 @@ class GaitConfig:
     trunk_lean_deg: float | None = None  # 6 / 2; + forward
     vertical_oscillation_pct_leg: float | None = None  # 8 / 5; hip p-p per step
     knee_flexion_midstance_deg: float | None = None  # 40 / 15
-    swing_clearance_pct_leg: float | None = None  # 20 / 10; extra ankle rise in swing
+    swing_clearance_pct_leg: float | None = None  # 25 / 10; extra ankle rise in swing
     heel_lift_deg: float = 38.0  # scheduled foot angle (toe down) at TO; may grow
     arm_swing_deg: float = 30.0  # upper-arm swing amplitude about its mean
     elbow_flexion_deg: float = 85.0
@@ -584,12 +590,15 @@ class _Model:
         # last hover_s before IC (real feet hover near the ground before landing)
         s_h = np.clip(1.0 - self.cfg.hover_s / ts, 0.5, 1.0)
         x = np.minimum(s / s_h, 1.0)
-        bump = 1.75 * np.sin(np.pi * x) * (1.0 - x)  # peak 1 at x ~ 0.4, flat at x = 1
+        xp = _SWING_PEAK
+        bump = np.where(x < xp, np.sin(0.5 * np.pi * np.minimum(x / _SWING_RISE, 1.0)),
+                        0.5 * (1.0 + np.cos(np.pi * (x - xp) / (1.0 - xp))))
         desc = np.clip((s - s_h) / np.maximum(1.0 - s_h, 1e-12), 0.0, 1.0)
         hover = self.hover * np.where(s < s_h, _smoothstep(x), 1.0 - desc)
-        v = (1 - s) * a0[:, 1] + s * a1[:, 1] + self.clearance * bump + hover
+        w = _smoothstep(x)  # TO height -> IC height, done by the hover
+        v = (1 - w) * a0[:, 1] + w * a1[:, 1] + self.clearance * bump + hover
         ankle = np.column_stack([u, v])
-        ang = ang0 + (ang1 - ang0) * _smoothstep(s)
+        ang = ang0 + (ang1 - ang0) * w  # at the strike angle through the hover
         heel = ankle - _rot(self.ankle_fwd, self.ankle_up, ang)
         toe, _ = self._foot_from(heel, ang)
         lift = np.maximum(0.0, -np.minimum(heel[:, 1], toe[:, 1]))
@@ -762,6 +771,21 @@ def pose_at(cfg: GaitConfig, t_s: np.ndarray | float) -> np.ndarray:
     model = _model_for(cfg)
     t = np.atleast_1d(np.asarray(t_s, dtype=float))
     return model.project(model.pose3d(t), t)
+
+
+def true_foot_at(cfg: GaitConfig, side: str, t_s: np.ndarray | float) -> dict[str, np.ndarray]:
+    """The TRUE foot of ``side`` ("L"/"R") in image pixels at arbitrary times: ``heel`` (rear
+    edge of the sole), ``toe`` (toe-off pivot) and ``ankle`` (joint centre), each [N, 2].
+    These define the truth (IC = sole touches the ground, TO = pivot leaves it); the
+    landmarks of :func:`pose_at` are offset from them as MediaPipe's are (heel/foot_index
+    markers, landing settle), before any lag or noise."""
+    model = _model_for(cfg)
+    t = np.atleast_1d(np.asarray(t_s, dtype=float))
+    heel, toe, ankle, _ = model.foot(side, t)
+    p3 = np.zeros((len(t), 3, 3))
+    p3[:, 0, :2], p3[:, 1, :2], p3[:, 2, :2] = heel, toe, ankle
+    xy = model.project(p3, t)
+    return {"heel": xy[:, 0], "toe": xy[:, 1], "ankle": xy[:, 2]}
 
 
 def _frame_times(cfg: GaitConfig, rng: np.random.Generator) -> np.ndarray:
