@@ -53,8 +53,37 @@ Conventions
   horizontal, positive = toe up; shank angle = knee->ankle vs vertical, positive
   when the ankle is ahead of the knee; trunk lean = hip-mid -> shoulder-mid vs
   vertical, positive = forward; knee flexion = 180 - interior hip-knee-ankle angle.
-* Corruption is applied in this order: L/R swaps, Gaussian noise, dropouts.
-  ``xy_px_clean`` keeps the noiseless, unswapped positions.
+* Corruption is applied in this order: landmark lag, L/R swaps, noise, dropouts.
+  ``xy_px_clean`` keeps the noiseless, unswapped, unlagged positions, ``xy_px_model`` the
+  same after the lag.
+
+Realism (defaults; ``GaitConfig(**IDEAL)`` switches it all off)
+-------------------------------------------------------------------
+The truth is the TRUE foot (:func:`true_foot_at`): IC = the sole's lowest point touches the
+ground, TO = the toe-off pivot leaves it, joint angles from the true hip/knee/ankle centres at
+those instants.  The landmarks are what MediaPipe shows of that foot, fitted to the real pose
+model's heel/foot_index trajectories around hand-labelled events (:data:`REAL_CLIP_EVIDENCE`):
+
+* terminal swing: the foot keeps its clearance late, drops, then hovers: the sole's lowest
+  point descends slowly from ``hover_pct_leg`` to the ground over the last ``hover_s`` (real
+  feet hover 1-2 cm over the belt for ~50 ms; the heel landmark plateaus before IC);
+* forefoot slap: the foot rotates from the strike angle to flat over ``flat_end_frac`` of
+  stance (real toe landmarks reach the ground ~3 frames of a ~9.5-frame stance after IC);
+* heel/foot_index markers: MediaPipe's heel point sits above (and ahead of) the sole's rear
+  edge, its foot_index behind the toe-off pivot, so in stance the heel landmark is higher than
+  the toe landmark (real: 2-8 % leg) and during heel lift the foot_index rises before the toe
+  leaves the ground (real: 8-9 % leg up at the labelled TO: "toe roll-off");
+* landing settle: the landing foot's ankle/heel/foot_index landmarks are shown
+  ``landing_settle_pct_leg`` above the true foot at IC, settling with ``landing_settle_s``
+  (real: heel landmark still 5-12 % leg above its stance level at the labelled IC, settled
+  ~2 frames later);
+* landmark lag: every landmark trails the body with a first-order lag ``landmark_lag_s``
+  (pose-model temporal smoothing); correlated noise (``noise_corr_s`` in time,
+  ``noise_foot_share`` across a foot's points); camera roll (``camera_roll_deg``).
+
+Overstride truth is measured on the anatomical heel point (the heel marker without settle,
+lag or noise), since the metric is defined on MediaPipe's heel; every other truth is on the
+sole or the joint centres.
 """
 
 from __future__ import annotations
@@ -227,7 +256,7 @@ class GaitConfig:
     image_size: tuple[int, int] = (720, 1280)  # (width, height) in px
     duty_factor: float | None = None  # 0.35 / 0.62; contact = duty * stride time
     foot_strike_angle_deg: float | None = None  # 12 / 20; + toe up, - toe down
-    overstride_pct_leg: float | None = None  # 10 / 30; heel ahead of hip at IC
+    overstride_pct_leg: float | None = None  # 10 / 30; sole's rear edge ahead of hip at IC
     trunk_lean_deg: float | None = None  # 6 / 2; + forward
     vertical_oscillation_pct_leg: float | None = None  # 8 / 5; hip p-p per step
     knee_flexion_midstance_deg: float | None = None  # 40 / 15
@@ -874,7 +903,11 @@ def _side_truth(model: _Model, side: str, ic: np.ndarray) -> SideTruth:
         flex = 180.0 - np.degrees(np.arccos(np.clip(cosk, -1.0, 1.0)))
         shank = np.degrees(np.arctan2(ankle[:, 0] - knee[:, 0], knee[:, 1] - ankle[:, 1]))
         foot_ang = _angle_deg(toe[:, 0] - heel[:, 0], toe[:, 1] - heel[:, 1])
-        return flex, shank, foot_ang, heel[:, 0]
+        ang = np.radians(foot_ang)
+        # overstride is defined on the heel landmark, i.e. the anatomical heel point (the
+        # marker offset from the sole's rear edge; no settle, lag or noise)
+        heel_pt = heel[:, 0] + _rot(model.heel_mk[0], model.heel_mk[1], ang)[:, 0]
+        return flex, shank, foot_ang, heel_pt
 
     flex_ic, shank_ic, foot_ic, heel_u = knee_metrics(ic)
     flex_ms, _, _, _ = knee_metrics(ic + 0.5 * tc)
