@@ -476,9 +476,10 @@ def test_default_runner_landmarks_look_like_real_mediapipe_around_events() -> No
 
 def test_truth_is_the_true_foot_and_ignores_landmark_effects() -> None:
     """Landmark-only effects (toe marker, settle, lag, noise, camera roll) leave the truth
-    unchanged (the heel marker moves the overstride truth, defined on the heel point); at a true IC the true sole touches the ground while MediaPipe's heel is still
-    above it, and at a true TO the true toe pivot is on the ground while the foot_index
-    landmark has already risen."""
+    unchanged (the heel marker moves the overstride truth, defined on the heel point); at a
+    true IC the true sole touches the ground while MediaPipe's heel is still above it, and
+    at a true TO the true toe pivot is on the ground while the foot_index landmark has
+    already risen."""
     base = generate(GaitConfig(duration_s=4)).truth
     for kw in ({"camera_roll_deg": 3.0}, {"landmark_lag_s": 0.05}, {"noise_px": 3.0},
                {"toe_marker_up_pct_leg": 3.0}, {"landing_settle_pct_leg": 0.0}):
