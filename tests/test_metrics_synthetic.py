@@ -36,7 +36,7 @@ from formcheck import events as events_mod
 from formcheck import signals, view
 from formcheck.api import Analysis, Options, analyze_pose
 from formcheck.landmarks import L_ANKLE, L_HIP, L_KNEE
-from formcheck.metrics import overstride, stance
+from formcheck.metrics import foot_strike, overstride, stance
 from formcheck.pose import PoseSeries
 from formcheck.results import Status
 
@@ -433,7 +433,7 @@ def test_sprint_events_match_published_frames(pose_of: Callable[..., PoseSeries]
 
 # --------------------------------------------------------------------------- oracle events
 
-ORACLE_METRICS = ANGLES + ("overstride_pct_leg",)
+ORACLE_METRICS = ANGLES + ("overstride_pct_leg", "foot_strike_angle_deg")
 
 
 @functools.cache
@@ -453,7 +453,8 @@ def oracle_bias(name: str) -> dict[str, float]:
     ics, tos, foot = ics[keep], tos[keep], foot[keep]
     at_ic = overstride.at_contact(cl.t_s, cl.xy_px, ics, foot, vi.sign, vi.leg_length_px)
     ms = stance.knee_flexion_stance(cl.t_s, cl.xy_px, ics, tos, foot)
-    vals = {**at_ic, "knee_flexion_midstance_deg": ms}
+    strike = foot_strike.strike_angles(cl.t_s, cl.xy_px, ics, tos, foot, vi.sign)
+    vals = {**at_ic, "knee_flexion_midstance_deg": ms, "foot_strike_angle_deg": strike}
     out = {}
     for m in ORACLE_METRICS:
         b = side_bias(vals[m], foot, tr, m)
@@ -464,7 +465,8 @@ def oracle_bias(name: str) -> dict[str, float]:
 @pytest.mark.parametrize("metric", ORACLE_METRICS)
 @pytest.mark.parametrize("name", PERTURBATIONS)
 def test_angles_at_true_events_oracle(name: str, metric: str) -> None:
-    """With perfect events, the angles must meet the goal (+/-3 deg; overstride +/-3 % leg):
+    """With perfect events, the angles must meet the goal (+/-3 deg, also for the foot-strike
+    angle as above; overstride +/-3 % leg):
     separates what is the event detector's error from the landmarks' and the metric's (e.g.
     camera roll, which no event detector can remove from an image-vertical shank angle)."""
     bias = oracle_bias(name)[metric]
