@@ -1135,7 +1135,7 @@ class EventScore:
     contact: ErrorStats
     n_true: int  # true ICs inside the scored window
     n_missed: int  # true ICs with no detected IC within half a step
-    n_extra: int  # detected ICs inside the window matched to no true IC
+    n_extra: int  # detected ICs inside the window matched to no true IC (doubles count)
     side_agreement_pct: float  # matched steps whose detected side is the true side (%)
 
 
@@ -1173,6 +1173,7 @@ def score_events(
         hi = max((float(v.max()) for v in truth.ic_t_s.values() if v.size), default=0.0)
         t_range = (lo + 0.3, hi - 0.3)
     keep = (ics > t_range[0]) & (ics < t_range[1])
+    outside = ics[~keep]  # true ICs not scored: a detection of one is neither hit nor extra
     ics, sides, tcs = ics[keep], sides[keep], tcs[keep]
     half = 0.5 * truth.step_time_s
     e_ic, e_to, e_ct, agree = [], [], [], []
@@ -1192,7 +1193,9 @@ def score_events(
         e_ct.append((to_d[k] - ic_d[k]) - tc)
         if side is not None:
             agree.append(str(side[k]) == s)
-    inside = (ic_d > t_range[0] - half) & (ic_d < t_range[1] + half)
+    inside = (ic_d > t_range[0]) & (ic_d < t_range[1])
+    if outside.size:
+        inside &= np.min(np.abs(ic_d[:, None] - outside[None, :]), axis=1) > half
     return EventScore(
         ic=ErrorStats.of(np.array(e_ic), fps),
         to=ErrorStats.of(np.array(e_to), fps),

@@ -582,8 +582,15 @@ def test_score_events_reports_signed_errors() -> None:
     k = int(np.flatnonzero(inner)[3])
     keep = np.arange(ics.size) != k
     extra_t = ics[k + 1] + 0.5 * tr.step_time_s
-    sc2 = score_events(np.r_[det_ic[keep], extra_t], np.r_[det_to[keep], extra_t + tc], tr, 30.0)
-    assert sc2.n_missed == 1 and sc2.n_extra == 1 and sc2.ic.n == inner.sum() - 1
+    double = det_ic[k + 2] + 0.02  # a second detection of one contact is an extra too
+    sc2 = score_events(np.r_[det_ic[keep], extra_t, double],
+                       np.r_[det_to[keep], extra_t + tc, double + tc], tr, 30.0)
+    assert sc2.n_missed == 1 and sc2.n_extra == 2 and sc2.ic.n == inner.sum() - 1
+    assert sc2.ic.bias_ms == pytest.approx(10.0)  # the closer detection is the match
+    # a detection of a true IC outside the scored window is neither a hit nor an extra
+    lo, hi = ics[2] + 0.005, ics[-3] + 0.005  # ics[2] just outside; its detection inside
+    sc4 = score_events(det_ic, det_to, tr, 30.0, t_range=(lo, hi))
+    assert sc4.n_extra == 0 and sc4.n_missed == 0 and sc4.n_true == ics.size - 5
     late = det_ic + np.where(np.arange(ics.size) % 2 == 0, 0.0, 0.05)
     sc3 = score_events(late, det_to, tr, 30.0, side=np.where(sides == "L", "R", "L"))
     assert 40.0 < sc3.ic.within_1_frame_pct < 60.0 and sc3.ic.p95_ms == pytest.approx(60.0)
