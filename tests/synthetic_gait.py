@@ -53,8 +53,37 @@ Conventions
   horizontal, positive = toe up; shank angle = knee->ankle vs vertical, positive
   when the ankle is ahead of the knee; trunk lean = hip-mid -> shoulder-mid vs
   vertical, positive = forward; knee flexion = 180 - interior hip-knee-ankle angle.
-* Corruption is applied in this order: L/R swaps, Gaussian noise, dropouts.
-  ``xy_px_clean`` keeps the noiseless, unswapped positions.
+* Corruption is applied in this order: landmark lag, L/R swaps, noise, dropouts.
+  ``xy_px_clean`` keeps the noiseless, unswapped, unlagged positions, ``xy_px_model`` the
+  same after the lag.
+
+Realism (defaults; ``GaitConfig(**IDEAL)`` switches it all off)
+-------------------------------------------------------------------
+The truth is the TRUE foot (:func:`true_foot_at`): IC = the sole's lowest point touches the
+ground, TO = the toe-off pivot leaves it, joint angles from the true hip/knee/ankle centres at
+those instants.  The landmarks are what MediaPipe shows of that foot, fitted to the real pose
+model's heel/foot_index trajectories around hand-labelled events (:data:`REAL_CLIP_EVIDENCE`):
+
+* terminal swing: the foot keeps its clearance late, drops, then hovers: the sole's lowest
+  point descends slowly from ``hover_pct_leg`` to the ground over the last ``hover_s`` (real
+  feet hover 1-2 cm over the belt for ~50 ms; the heel landmark plateaus before IC);
+* forefoot slap: the foot rotates from the strike angle to flat over ``flat_end_frac`` of
+  stance (real toe landmarks reach the ground ~3 frames of a ~9.5-frame stance after IC);
+* heel/foot_index markers: MediaPipe's heel point sits above (and ahead of) the sole's rear
+  edge, its foot_index behind the toe-off pivot, so in stance the heel landmark is higher than
+  the toe landmark (real: 2-8 % leg) and during heel lift the foot_index rises before the toe
+  leaves the ground (real: 8-9 % leg up at the labelled TO: "toe roll-off");
+* landing settle: the landing foot's ankle/heel/foot_index landmarks are shown
+  ``landing_settle_pct_leg`` above the true foot at IC, settling with ``landing_settle_s``
+  (real: heel landmark still 5-12 % leg above its stance level at the labelled IC, settled
+  ~2 frames later);
+* landmark lag: every landmark trails the body with a first-order lag ``landmark_lag_s``
+  (pose-model temporal smoothing); correlated noise (``noise_corr_s`` in time,
+  ``noise_foot_share`` across a foot's points); camera roll (``camera_roll_deg``).
+
+Overstride truth is measured on the anatomical heel point (the heel marker without settle,
+lag or noise), since the metric is defined on MediaPipe's heel; every other truth is on the
+sole or the joint centres.
 """
 
 from __future__ import annotations
@@ -77,7 +106,13 @@ __all__ = [
     "SyntheticClip",
     "generate",
     "pose_at",
+    "true_foot_at",
     "strike_class",
+    "IDEAL",
+    "REAL_CLIP_EVIDENCE",
+    "ErrorStats",
+    "EventScore",
+    "score_events",
 ]
 
 LANDMARK_NAMES: tuple[str, ...] = (
@@ -107,11 +142,15 @@ RIGHT_IDX: tuple[int, ...] = (4, 5, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28
 MIN_KNEE_FLEXION_DEG = 10.0
 
 _SIDES = ("L", "R")
-_FLAT_END = 0.15  # stance fraction at which the foot is flat after IC
 _LIFT_START = 0.60  # stance fraction at which the scheduled heel lift begins
 _MAX_KNEE_FLEXION_MIDSTANCE_DEG = 75.0  # limit when lowering the hip automatically
 _MAX_HEEL_LIFT_DEG = 65.0  # beyond this the hip is lowered instead
 _SWING_RETRACTION = 0.5  # swing end tangents as a fraction of belt speed
+#: Swing fraction (of the swing before the hover) until which the foot keeps full clearance:
+#: real feet are still ~13 % leg up 100 ms before IC, then drop fast to the hover (EVIDENCE).
+_SWING_PEAK = 0.8
+#: ... after rising to full clearance by this fraction (fast lift after TO, as real feet).
+_SWING_RISE = 0.3
 
 _RUN_DEFAULTS = {
     "cadence_spm": 170.0,
@@ -122,7 +161,7 @@ _RUN_DEFAULTS = {
     "trunk_lean_deg": 6.0,
     "vertical_oscillation_pct_leg": 8.0,
     "knee_flexion_midstance_deg": 40.0,
-    "swing_clearance_pct_leg": 20.0,
+    "swing_clearance_pct_leg": 25.0,
 }
 _WALK_DEFAULTS = {
     "cadence_spm": 115.0,
@@ -134,6 +173,53 @@ _WALK_DEFAULTS = {
     "vertical_oscillation_pct_leg": 5.0,
     "knee_flexion_midstance_deg": 15.0,
     "swing_clearance_pct_leg": 10.0,
+}
+
+
+#: Switches off every realism feature (landmarks on the sole's contact points, no hover, no
+#: lag, no landing settle, foot flat at 15 % of stance): the idealised runner of earlier
+#: versions, for exact-geometry self-checks.  ``GaitConfig(**IDEAL)``.
+IDEAL: dict[str, float] = {
+    "flat_end_frac": 0.15,
+    "hover_pct_leg": 0.0,
+    "hover_s": 0.0,
+    "heel_marker_fwd_pct_leg": 0.0,
+    "heel_marker_up_pct_leg": 0.0,
+    "toe_marker_back_pct_leg": 0.0,
+    "toe_marker_up_pct_leg": 0.0,
+    "landmark_lag_s": 0.0,
+    "landing_settle_pct_leg": 0.0,
+}
+
+#: What MediaPipe's foot landmarks really do around hand-labelled events (the evidence the
+#: realism defaults were fitted to).  Measured with the real pose model (formcheck pose, the
+#: 'full' BlazePose model) on treadmill_side_30fps.mp4 (34 labelled steps, 31 with the
+#: whole window in the clip; labels.json event_labels, hand-labelled from pixels): for each
+#: step, the height of the step foot's heel / foot_index landmark above its own lowest
+#: position during the labelled stance, in % leg length (hip-knee + knee-ankle, median over
+#: the clip: 290 px), at whole frames relative to the labelled frame, then the median over
+#: steps; the value is the mean of the near-foot and far-foot medians.  A step's labelled
+#: IC/TO frame is the first frame of contact / first frame the toe is clearly off, so the
+#: synthetic equivalent is the first frame at or after the true event.  The outdoor clip
+#: (outdoor_side_pace_segments.mp4, 30 steps) and the slow-motion lab clip show the same
+#: shapes (heel still 6-12 % leg up at the labelled IC, toe 8-9 % leg up at the labelled
+#: TO, heel landmark 2-8 % leg above the toe landmark in stance).
+REAL_CLIP_EVIDENCE: dict[str, object] = {
+    "source": "treadmill_side_30fps.mp4, real MediaPipe landmarks vs hand labels",
+    "fps": 30.0,
+    # heel height (% leg above its stance level) at labelled IC -3 .. +2 frames
+    "heel_at_ic_offsets": (-3, -2, -1, 0, 1, 2),
+    "heel_at_ic_pct_leg": (13.1, 9.0, 8.3, 6.8, 3.4, 2.4),
+    # foot_index height at labelled TO -2 .. +1 frames
+    "toe_at_to_offsets": (-2, -1, 0, 1),
+    "toe_at_to_pct_leg": (2.0, 3.9, 9.1, 17.0),
+    # heel height at labelled TO -2 .. +1 frames
+    "heel_at_to_pct_leg": (8.8, 14.2, 21.7, 32.0),
+    # heel landmark's stance level above the foot_index's (near 5.3, far 1.9; outdoor 7.7 /
+    # 2.7; slow-motion lab clip 3.4-6.1), % leg
+    "heel_above_toe_in_stance_pct_leg": 3.6,
+    # formcheck's detector (threshold band, before issue #11) on the real clips vs labels
+    "detector_contact_bias_ms": {"treadmill_side_30fps": -74, "outdoor_side_pace_segments": -53},
 }
 
 
@@ -170,12 +256,12 @@ class GaitConfig:
     image_size: tuple[int, int] = (720, 1280)  # (width, height) in px
     duty_factor: float | None = None  # 0.35 / 0.62; contact = duty * stride time
     foot_strike_angle_deg: float | None = None  # 12 / 20; + toe up, - toe down
-    overstride_pct_leg: float | None = None  # 10 / 30; heel ahead of hip at IC
+    overstride_pct_leg: float | None = None  # 10 / 30; sole's rear edge ahead of hip at IC
     trunk_lean_deg: float | None = None  # 6 / 2; + forward
     vertical_oscillation_pct_leg: float | None = None  # 8 / 5; hip p-p per step
     knee_flexion_midstance_deg: float | None = None  # 40 / 15
-    swing_clearance_pct_leg: float | None = None  # 20 / 10; extra ankle rise in swing
-    heel_lift_deg: float = 30.0  # scheduled foot angle (toe down) at TO; may grow
+    swing_clearance_pct_leg: float | None = None  # 25 / 10; extra ankle rise in swing
+    heel_lift_deg: float = 38.0  # scheduled foot angle (toe down) at TO; may grow
     arm_swing_deg: float = 30.0  # upper-arm swing amplitude about its mean
     elbow_flexion_deg: float = 85.0
     arm_cross_pct_shoulder: float = 0.0  # front view: wrist reach past the midline
@@ -190,6 +276,21 @@ class GaitConfig:
     vfr_jitter: float = 0.0  # relative frame-interval jitter, uniform +-
     seed: int = 0
     strict: bool = False  # raise instead of lowering the hip when the leg can't reach
+    # ---- realism: how real feet and the pose model look (defaults measured on the labelled
+    # clips, see REAL_CLIP_EVIDENCE; IDEAL switches all of it off)
+    flat_end_frac: float = 0.30  # stance fraction at which the foot is flat (forefoot slap)
+    hover_pct_leg: float = 3.0  # lowest sole point's height when the terminal-swing hover starts
+    hover_s: float = 0.05  # duration of the slow last descent to IC (s)
+    heel_marker_fwd_pct_leg: float = 3.0  # MediaPipe heel point ahead of the sole's rear edge
+    heel_marker_up_pct_leg: float = 4.0  # ... and above the sole (foot frame, % leg)
+    toe_marker_back_pct_leg: float = 12.0  # MediaPipe foot_index behind the toe-off pivot
+    toe_marker_up_pct_leg: float = 1.0  # ... and above the sole (foot frame, % leg)
+    landmark_lag_s: float = 0.02  # first-order lag of every landmark (pose-model smoothing)
+    landing_settle_pct_leg: float = 6.5  # landing foot's landmarks this far above it at IC
+    landing_settle_s: float = 0.03  # ... decaying with this time constant after IC (s)
+    noise_corr_s: float = 0.0  # noise time constant (AR(1)); 0 = white
+    noise_foot_share: float = 0.0  # share of noise variance common to a foot's 3 points
+    camera_roll_deg: float = 0.0  # image rotated by this about its centre (+ = clockwise)
 
     def __post_init__(self) -> None:
         defaults = _WALK_DEFAULTS if self.walking else _RUN_DEFAULTS
@@ -217,6 +318,14 @@ class GaitConfig:
                 raise ValueError(f"{name} must lie in [0, 0.8)")
         if not 0.0 <= self.vfr_jitter < 0.9:
             raise ValueError("vfr_jitter must lie in [0, 0.9)")
+        if not 0.0 < self.flat_end_frac < 0.5:
+            raise ValueError("flat_end_frac must lie in (0, 0.5)")
+        if not 0.0 <= self.noise_foot_share <= 1.0:
+            raise ValueError("noise_foot_share must lie in [0, 1]")
+        for name in ("hover_pct_leg", "hover_s", "landmark_lag_s", "noise_corr_s",
+                     "landing_settle_pct_leg", "landing_settle_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0")
         if self.fps <= 0 or self.duration_s <= 0 or self.cadence_spm <= 0:  # type: ignore[operator]
             raise ValueError("fps, duration_s and cadence_spm must be positive")
 
@@ -294,7 +403,8 @@ class SyntheticClip:
     height_px: int
     truth: GaitTruth
     config: GaitConfig
-    xy_px_clean: np.ndarray  # [T, 33, 2] noiseless, unswapped, no dropouts
+    xy_px_clean: np.ndarray  # [T, 33, 2] noiseless, unswapped, no dropouts, no lag
+    xy_px_model: np.ndarray  # [T, 33, 2] as xy_px_clean after the landmark lag
     dropped: np.ndarray  # [T] bool
     swapped: np.ndarray  # [T] bool (labels swapped in xy_px and friends)
     in_frame: np.ndarray  # [T] bool, hip midpoint inside the image
@@ -333,7 +443,11 @@ class _Model:
         self.H = h
         self.thigh, self.shank = 0.245 * h, 0.246 * h
         self.leg = self.thigh + self.shank
-        self.foot_len = 0.152 * h
+        self.foot_len = 0.152 * h  # sole: rear edge of the heel to the toe-off pivot
+        pct = self.leg / 100.0
+        self.heel_mk = (cfg.heel_marker_fwd_pct_leg * pct, cfg.heel_marker_up_pct_leg * pct)
+        self.toe_mk = (-cfg.toe_marker_back_pct_leg * pct, cfg.toe_marker_up_pct_leg * pct)
+        self.hover = cfg.hover_pct_leg * pct
         self.ankle_fwd, self.ankle_up = 0.03 * h, 0.039 * h  # ankle rel. heel, foot flat
         self.trunk = 0.29 * h
         self.head_off, self.head_r = 0.11 * h, 0.06 * h
@@ -455,7 +569,7 @@ class _Model:
         heel = np.zeros((n, 2))
         toe = np.zeros((n, 2))
         # early stance: rotate from the strike angle to flat about the first contact
-        ang_a = th0 * (1.0 - _smoothstep(s / _FLAT_END))
+        ang_a = th0 * (1.0 - _smoothstep(s / self.cfg.flat_end_frac))
         if th0 >= 0:
             heel[:] = (self.overstride[side], 0.0)
             toe = heel + lf * _rot(1.0, 0.0, ang_a)
@@ -500,9 +614,20 @@ class _Model:
         h00, h01 = 2 * s**3 - 3 * s**2 + 1, -2 * s**3 + 3 * s**2
         h10, h11 = s**3 - 2 * s**2 + s, s**3 - s**2
         u = h00 * a0[:, 0] + h01 * a1[:, 0] + (h10 + h11) * m
-        v = (1 - s) * a0[:, 1] + s * a1[:, 1] + self.clearance * np.sin(np.pi * s)
+        # vertical: a clearance bump over the swing up to the hover, which ends with zero
+        # vertical speed, then a slow straight descent from hover height to the ground in the
+        # last hover_s before IC (real feet hover near the ground before landing)
+        s_h = np.clip(1.0 - self.cfg.hover_s / ts, 0.5, 1.0)
+        x = np.minimum(s / s_h, 1.0)
+        xp = _SWING_PEAK
+        bump = np.where(x < xp, np.sin(0.5 * np.pi * np.minimum(x / _SWING_RISE, 1.0)),
+                        0.5 * (1.0 + np.cos(np.pi * (x - xp) / (1.0 - xp))))
+        desc = np.clip((s - s_h) / np.maximum(1.0 - s_h, 1e-12), 0.0, 1.0)
+        hover = self.hover * np.where(s < s_h, _smoothstep(x), 1.0 - desc)
+        w = _smoothstep(x)  # TO height -> IC height, done by the hover
+        v = (1 - w) * a0[:, 1] + w * a1[:, 1] + self.clearance * bump + hover
         ankle = np.column_stack([u, v])
-        ang = ang0 + (ang1 - ang0) * _smoothstep(s)
+        ang = ang0 + (ang1 - ang0) * w  # at the strike angle through the hover
         heel = ankle - _rot(self.ankle_fwd, self.ankle_up, ang)
         toe, _ = self._foot_from(heel, ang)
         lift = np.maximum(0.0, -np.minimum(heel[:, 1], toe[:, 1]))
@@ -538,6 +663,26 @@ class _Model:
                 return False
         return True
 
+    def settle(self, side: str, t: np.ndarray) -> np.ndarray:
+        """Height (px) by which the pose model shows the landing foot above the true foot.
+
+        Real landmarks (REAL_CLIP_EVIDENCE) put the heel and ankle of a landing foot several %
+        leg above their stance height at the hand-labelled IC; they settle over ~2 frames.
+        Modelled as ``landing_settle_pct_leg`` at IC, blending in over the hover before IC and
+        decaying exponentially (``landing_settle_s``) after it.  Landmarks only: the truth
+        (contact, joint angles) is the true foot's.
+        """
+        amp = self.cfg.landing_settle_pct_leg / 100.0 * self.leg
+        if amp == 0:
+            return np.zeros(len(t))
+        _, dt = self.ic_index(side, t)
+        tau = max(self.cfg.landing_settle_s, 1e-9)
+        after = np.exp(-dt / tau)
+        pre = self.stride - dt  # time to the next IC
+        ramp = max(2.0 * self.cfg.hover_s, 1e-9)  # blends in over twice the hover
+        before = _smoothstep(1.0 - pre / ramp)
+        return amp * np.maximum(after, before)
+
     # ---- whole body
     def arm_phase(self, side: str, t: np.ndarray) -> np.ndarray:
         """0 at the arm's forward extreme (= IC of the opposite leg)."""
@@ -567,8 +712,13 @@ class _Model:
         for side in _SIDES:
             sgn = 1.0 if side == "L" else -1.0
             p = "left_" if side == "L" else "right_"
-            heel, toe, ankle, _ = self.foot(side, t)
+            heel, toe, ankle, ang = self.foot(side, t)
             knee = _knee_ik(hip, ankle, self.thigh, self.shank)
+            # MediaPipe's heel and foot_index points are not the sole's contact points
+            heel = heel + _rot(self.heel_mk[0], self.heel_mk[1], ang)
+            toe = toe + _rot(self.toe_mk[0], self.toe_mk[1], ang)
+            settle = np.column_stack([np.zeros(n), self.settle(side, t)])
+            heel, toe, ankle = heel + settle, toe + settle, ankle + settle
             hip_w = sgn * self.hip_w + sway
             foot_w = np.full(n, sgn * self.foot_w)
             knee_w = hip_w + (foot_w - hip_w) * self.thigh / self.leg
@@ -628,6 +778,12 @@ class _Model:
         else:
             xy[..., 0] = self.hip_x_img(t)[:, None] + self.sign * p3[..., 0]
         xy[..., 1] = self.ground_y - p3[..., 1]
+        if self.cfg.camera_roll_deg:
+            c = np.array(self.cfg.image_size, dtype=float) / 2.0
+            r = math.radians(self.cfg.camera_roll_deg)
+            d = xy - c
+            xy = c + np.stack([d[..., 0] * math.cos(r) - d[..., 1] * math.sin(r),
+                               d[..., 0] * math.sin(r) + d[..., 1] * math.cos(r)], axis=-1)
         return xy
 
 
@@ -646,6 +802,21 @@ def pose_at(cfg: GaitConfig, t_s: np.ndarray | float) -> np.ndarray:
     return model.project(model.pose3d(t), t)
 
 
+def true_foot_at(cfg: GaitConfig, side: str, t_s: np.ndarray | float) -> dict[str, np.ndarray]:
+    """The TRUE foot of ``side`` ("L"/"R") in image pixels at arbitrary times: ``heel`` (rear
+    edge of the sole), ``toe`` (toe-off pivot) and ``ankle`` (joint centre), each [N, 2].
+    These define the truth (IC = sole touches the ground, TO = pivot leaves it); the
+    landmarks of :func:`pose_at` are offset from them as MediaPipe's are (heel/foot_index
+    markers, landing settle), before any lag or noise."""
+    model = _model_for(cfg)
+    t = np.atleast_1d(np.asarray(t_s, dtype=float))
+    heel, toe, ankle, _ = model.foot(side, t)
+    p3 = np.zeros((len(t), 3, 3))
+    p3[:, 0, :2], p3[:, 1, :2], p3[:, 2, :2] = heel, toe, ankle
+    xy = model.project(p3, t)
+    return {"heel": xy[:, 0], "toe": xy[:, 1], "ankle": xy[:, 2]}
+
+
 def _frame_times(cfg: GaitConfig, rng: np.random.Generator) -> np.ndarray:
     n = max(2, int(round(cfg.duration_s * cfg.fps)))
     dt = np.full(n - 1, 1.0 / cfg.fps)
@@ -661,6 +832,42 @@ def _runs_mask(n: int, frac: float, max_run: int, rng: np.random.Generator) -> n
         start = int(rng.integers(0, n))
         mask[start : start + int(rng.integers(1, max_run + 1))] = True
     return mask
+
+
+def _lag(xy: np.ndarray, t: np.ndarray, tau_s: float) -> np.ndarray:
+    """First-order causal lag (time constant ``tau_s``) of landmark tracks [T, 33, 2].
+
+    Exact for an input held constant between frames: y[n] = y[n-1] + a (x[n] - y[n-1]),
+    a = 1 - exp(-dt / tau).  Stands in for the pose model's temporal smoothing, which makes
+    landmarks trail fast motion (the landing heel reaches its stance height after IC).
+    """
+    if tau_s <= 0:
+        return xy.copy()
+    out = xy.copy()
+    alpha = 1.0 - np.exp(-np.diff(t) / tau_s)
+    for i in range(1, len(t)):
+        out[i] = out[i - 1] + alpha[i - 1] * (xy[i] - out[i - 1])
+    return out
+
+
+_FOOT_POINTS = ((27, 29, 31), (28, 30, 32))  # (ankle, heel, foot_index) of the L and R foot
+
+
+def _noise(t: np.ndarray, cfg: GaitConfig, rng: np.random.Generator) -> np.ndarray:
+    """Unit-variance landmark noise [T, 33, 2]: white by default; ``noise_foot_share`` of the
+    variance common to a foot's three points (the whole foot jitters together) and AR(1) in
+    time with time constant ``noise_corr_s`` (jitter persists over frames)."""
+    w = rng.standard_normal((len(t), 33, 2))
+    if cfg.noise_foot_share > 0:
+        common = rng.standard_normal((len(t), 2, 2))
+        a, b = math.sqrt(1.0 - cfg.noise_foot_share), math.sqrt(cfg.noise_foot_share)
+        for k, idx in enumerate(_FOOT_POINTS):
+            w[:, idx] = a * w[:, idx] + b * common[:, k, None, :]
+    if cfg.noise_corr_s > 0:
+        rho = np.exp(-np.diff(t) / cfg.noise_corr_s)
+        for i in range(1, len(t)):
+            w[i] = rho[i - 1] * w[i - 1] + math.sqrt(1.0 - rho[i - 1] ** 2) * w[i]
+    return w
 
 
 def _angle_deg(vu: np.ndarray, vv: np.ndarray) -> np.ndarray:
@@ -696,7 +903,11 @@ def _side_truth(model: _Model, side: str, ic: np.ndarray) -> SideTruth:
         flex = 180.0 - np.degrees(np.arccos(np.clip(cosk, -1.0, 1.0)))
         shank = np.degrees(np.arctan2(ankle[:, 0] - knee[:, 0], knee[:, 1] - ankle[:, 1]))
         foot_ang = _angle_deg(toe[:, 0] - heel[:, 0], toe[:, 1] - heel[:, 1])
-        return flex, shank, foot_ang, heel[:, 0]
+        ang = np.radians(foot_ang)
+        # overstride is defined on the heel landmark, i.e. the anatomical heel point (the
+        # marker offset from the sole's rear edge; no settle, lag or noise)
+        heel_pt = heel[:, 0] + _rot(model.heel_mk[0], model.heel_mk[1], ang)[:, 0]
+        return flex, shank, foot_ang, heel_pt
 
     flex_ic, shank_ic, foot_ic, heel_u = knee_metrics(ic)
     flex_ms, _, _, _ = knee_metrics(ic + 0.5 * tc)
@@ -768,11 +979,12 @@ def generate(cfg: GaitConfig | None = None) -> SyntheticClip:
     swapped = _runs_mask(n, cfg.swap_frac, 4, rng_swap)
     perm = np.arange(33)
     perm[list(LEFT_IDX)], perm[list(RIGHT_IDX)] = RIGHT_IDX, LEFT_IDX
-    xy = clean.copy()
-    xy[swapped] = clean[swapped][:, perm]
+    lagged = _lag(clean, t, cfg.landmark_lag_s)
+    xy = lagged.copy()
+    xy[swapped] = lagged[swapped][:, perm]
     vis[swapped] = vis[swapped][:, perm]
     if cfg.noise_px > 0:
-        xy += rng_noise.normal(0.0, cfg.noise_px, xy.shape)
+        xy += cfg.noise_px * _noise(t, cfg, rng_noise)
     z = np.zeros((n, 33))
     xy[dropped], z[dropped], vis[dropped] = np.nan, np.nan, 0.0
     vis = np.clip(vis, 0.0, 1.0)
@@ -841,7 +1053,9 @@ def generate(cfg: GaitConfig | None = None) -> SyntheticClip:
         segment_lengths_px={
             "thigh": model.thigh,
             "shank": model.shank,
-            "foot": model.foot_len,
+            "foot": float(np.hypot(model.foot_len + model.toe_mk[0] - model.heel_mk[0],
+                                   model.toe_mk[1] - model.heel_mk[1])),  # landmark heel-toe
+            "sole": model.foot_len,
             "trunk": model.trunk,
             "upper_arm": model.upper_arm,
             "forearm": model.forearm,
@@ -861,7 +1075,133 @@ def generate(cfg: GaitConfig | None = None) -> SyntheticClip:
         truth=truth,
         config=cfg,
         xy_px_clean=clean,
+        xy_px_model=lagged,
         dropped=dropped,
         swapped=swapped,
         in_frame=in_frame,
+    )
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+@dataclass(frozen=True)
+class ErrorStats:
+    """Signed timing errors (detected - true) of one kind of event or interval.
+
+    ``bias_ms`` is the mean signed error (ms; + = late for IC/TO, long for contact time),
+    ``mae_ms`` the mean absolute error, ``p95_ms`` the 95th percentile of the absolute error,
+    ``within_1_frame_pct`` the share of errors with |error| <= one frame (1 / fps), in %;
+    ``*_frames`` are the same in frames at the clip's frame rate.  NaN when ``n == 0``.
+    """
+
+    n: int
+    bias_ms: float
+    mae_ms: float
+    p95_ms: float
+    within_1_frame_pct: float
+    fps: float
+
+    @property
+    def bias_frames(self) -> float:
+        return self.bias_ms * self.fps / 1000.0
+
+    @property
+    def mae_frames(self) -> float:
+        return self.mae_ms * self.fps / 1000.0
+
+    @property
+    def p95_frames(self) -> float:
+        return self.p95_ms * self.fps / 1000.0
+
+    @staticmethod
+    def of(err_s: np.ndarray, fps: float) -> ErrorStats:
+        e = 1000.0 * np.asarray(err_s, dtype=float)
+        e = e[np.isfinite(e)]
+        if e.size == 0:
+            return ErrorStats(0, math.nan, math.nan, math.nan, math.nan, fps)
+        a = np.abs(e)
+        return ErrorStats(int(e.size), float(e.mean()), float(a.mean()),
+                          float(np.percentile(a, 95)),
+                          float(100.0 * np.mean(a <= 1000.0 / fps + 1e-9)), fps)
+
+
+@dataclass(frozen=True)
+class EventScore:
+    """Detected events scored against a clip's truth (see :func:`score_events`)."""
+
+    ic: ErrorStats
+    to: ErrorStats
+    contact: ErrorStats
+    n_true: int  # true ICs inside the scored window
+    n_missed: int  # true ICs with no detected IC within half a step
+    n_extra: int  # detected ICs inside the window matched to no true IC (doubles count)
+    side_agreement_pct: float  # matched steps whose detected side is the true side (%)
+
+
+def score_events(
+    ic_t_s: np.ndarray,
+    to_t_s: np.ndarray,
+    truth: GaitTruth,
+    fps: float,
+    side: np.ndarray | None = None,
+    t_range: tuple[float, float] | None = None,
+) -> EventScore:
+    """Score detected steps against the generator's truth.
+
+    Args:
+        ic_t_s: [K] detected initial contacts (s).
+        to_t_s: [K] detected toe-off following each IC (s; NaN if none).
+        truth: the clip's :class:`GaitTruth`.
+        fps: frame rate used to express errors in frames.
+        side: [K] detected side ("L"/"R") of each step, if known.
+        t_range: only true ICs inside (lo, hi) are scored (default: the whole truth span
+            minus 0.3 s at each end, where a detector cannot see a whole step).
+
+    Each true IC is matched to the nearest detected IC within half a step time (whatever
+    the detected side, so that a side-label error does not hide a timing error); the
+    detected TO of that step is compared with the true TO one contact time after the true
+    IC, and (TO - IC) with the true contact time.  Errors are detected - true.
+    """
+    ic_d = np.asarray(ic_t_s, dtype=float)
+    to_d = np.asarray(to_t_s, dtype=float)
+    ics = np.concatenate([truth.ic_t_s[s] for s in _SIDES])
+    sides = np.concatenate([[s] * len(truth.ic_t_s[s]) for s in _SIDES])
+    tcs = np.array([truth.side[s].contact_time_ms / 1000.0 for s in sides])
+    if t_range is None:
+        lo = min((float(v.min()) for v in truth.ic_t_s.values() if v.size), default=0.0)
+        hi = max((float(v.max()) for v in truth.ic_t_s.values() if v.size), default=0.0)
+        t_range = (lo + 0.3, hi - 0.3)
+    keep = (ics > t_range[0]) & (ics < t_range[1])
+    outside = ics[~keep]  # true ICs not scored: a detection of one is neither hit nor extra
+    ics, sides, tcs = ics[keep], sides[keep], tcs[keep]
+    half = 0.5 * truth.step_time_s
+    e_ic, e_to, e_ct, agree = [], [], [], []
+    used = np.zeros(ic_d.size, dtype=bool)
+    missed = 0
+    for t_true, s, tc in zip(ics, sides, tcs, strict=True):
+        if ic_d.size == 0:
+            missed += 1
+            continue
+        k = int(np.argmin(np.abs(ic_d - t_true)))
+        if abs(ic_d[k] - t_true) > half:
+            missed += 1
+            continue
+        used[k] = True
+        e_ic.append(ic_d[k] - t_true)
+        e_to.append(to_d[k] - (t_true + tc))
+        e_ct.append((to_d[k] - ic_d[k]) - tc)
+        if side is not None:
+            agree.append(str(side[k]) == s)
+    inside = (ic_d > t_range[0]) & (ic_d < t_range[1])
+    if outside.size:
+        inside &= np.min(np.abs(ic_d[:, None] - outside[None, :]), axis=1) > half
+    return EventScore(
+        ic=ErrorStats.of(np.array(e_ic), fps),
+        to=ErrorStats.of(np.array(e_to), fps),
+        contact=ErrorStats.of(np.array(e_ct), fps),
+        n_true=int(ics.size),
+        n_missed=missed,
+        n_extra=int((inside & ~used).sum()),
+        side_agreement_pct=100.0 * float(np.mean(agree)) if agree else math.nan,
     )

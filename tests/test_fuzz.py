@@ -24,8 +24,11 @@ import numpy as np
 import pytest
 from conftest import SAMPLE
 
-#: Exit codes a damaged video may legitimately produce (see formcheck.errors).
-ALLOWED_CODES = {0, 3, 4, 5, 6, 7, 8, 9}
+#: Exit codes a damaged video may legitimately produce (see formcheck.errors).  8 (invalid
+#: rules file) and 9 (pose model cannot be loaded) are deliberately absent: neither depends on
+#: the video, so accepting them would hide a rules or model-loading regression as a "clean
+#: refusal" of a damaged clip.
+ALLOWED_CODES = {0, 3, 4, 5, 6, 7}
 #: Mutation kinds; case ``seed`` uses ``KINDS[seed % len(KINDS)]``.
 KINDS = ("truncate", "flip", "flip_index", "zero_range", "splice", "shuffle_boxes")
 #: Seeds run by the test (4 of each kind); bench/fuzz.py runs more.

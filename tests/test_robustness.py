@@ -480,9 +480,10 @@ def test_person_only_briefly_visible(inputs: Inputs, tmp_path: Path) -> None:
     assert 0.2 < q["detection_rate"] < 0.5  # 1.5 s of 4 s
     statuses = {k: m["status"] for k, m in rep["metrics"].items()}
     assert statuses["cadence_spm"] == "not_measurable", statuses
-    for k in ("contact_time_ms", "vertical_oscillation", "step_time_asymmetry_pct"):
-        if k in statuses:
-            assert statuses[k] == "not_measurable", (k, statuses[k])
+    # the ids must exist in the report: a misspelt id would make this check do nothing
+    for k in ("contact_time_ms", "vertical_oscillation_pct_leg", "step_time_asymmetry_pct"):
+        assert k in statuses, (k, sorted(statuses))
+        assert statuses[k] == "not_measurable", (k, statuses[k])
 
 
 def test_runner_enters_late_and_leaves(inputs: Inputs, tmp_path: Path) -> None:

@@ -13,20 +13,41 @@ import numpy as np
 import pytest
 
 try:
-    from synthetic_gait import LEFT_IDX, RIGHT_IDX, GaitConfig, generate, pose_at, strike_class
-except ImportError:  # tests/ imported as a package
-    from tests.synthetic_gait import (
+    from synthetic_gait import (
+        IDEAL,
         LEFT_IDX,
+        REAL_CLIP_EVIDENCE,
         RIGHT_IDX,
         GaitConfig,
         generate,
         pose_at,
+        score_events,
         strike_class,
+        true_foot_at,
+    )
+except ImportError:  # tests/ imported as a package
+    from tests.synthetic_gait import (
+        IDEAL,
+        LEFT_IDX,
+        REAL_CLIP_EVIDENCE,
+        RIGHT_IDX,
+        GaitConfig,
+        generate,
+        pose_at,
+        score_events,
+        strike_class,
+        true_foot_at,
     )
 
 L_SH, R_SH, L_HIP, R_HIP, L_KNEE, L_ANKLE = 11, 12, 23, 24, 25, 27
 L_HEEL, R_HEEL, L_TOE, R_TOE = 29, 30, 31, 32
 TOL = 1e-6  # px, for noiseless geometry
+
+
+def ideal(**kw: object) -> GaitConfig:
+    """The idealised runner (landmarks on the sole's contact points, no pose-model effects):
+    the kinematics' exact geometry is checked on it; the realism layer is checked below."""
+    return GaitConfig(**{**IDEAL, **kw})  # type: ignore[arg-type]
 
 
 def _sign(cfg: GaitConfig) -> float:
@@ -46,7 +67,7 @@ def _stance_times(clip, side: str, lo: float, hi: float, n: int = 25) -> np.ndar
 
 
 def test_frame_count_and_nominal_times() -> None:
-    cfg = GaitConfig(fps=30, duration_s=4)
+    cfg = ideal(fps=30, duration_s=4)
     clip = generate(cfg)
     assert len(clip.t_s) == 120
     assert clip.xy_px.shape == (120, 33, 2)
@@ -60,7 +81,7 @@ def test_frame_count_and_nominal_times() -> None:
 
 @pytest.mark.parametrize("cadence", [150.0, 170.0, 185.0])
 def test_ic_alternate_with_step_time(cadence: float) -> None:
-    clip = generate(GaitConfig(cadence_spm=cadence, duration_s=5))
+    clip = generate(ideal(cadence_spm=cadence, duration_s=5))
     tr = clip.truth
     times = np.concatenate([tr.ic_t_s["L"], tr.ic_t_s["R"]])
     labels = np.array(["L"] * len(tr.ic_t_s["L"]) + ["R"] * len(tr.ic_t_s["R"]))
@@ -81,7 +102,7 @@ def test_ic_alternate_with_step_time(cadence: float) -> None:
 @pytest.mark.parametrize("setting", ["treadmill", "overground"])
 @pytest.mark.parametrize("overstride", [0.0, 14.0])
 def test_heel_at_ground_and_overstride_at_ic(direction: str, setting: str, overstride: float):
-    cfg = GaitConfig(
+    cfg = ideal(
         direction=direction, setting=setting, overstride_pct_leg=overstride, duration_s=2.5
     )
     clip = generate(cfg)
@@ -101,7 +122,7 @@ def test_heel_at_ground_and_overstride_at_ic(direction: str, setting: str, overs
 
 
 def test_forefoot_lands_on_toe() -> None:
-    cfg = GaitConfig(foot_strike_angle_deg=-8.0, duration_s=2)
+    cfg = ideal(foot_strike_angle_deg=-8.0, duration_s=2)
     tr = generate(cfg).truth
     p = pose_at(cfg, tr.ic_t_s["L"])
     np.testing.assert_allclose(p[:, L_TOE, 1], tr.ground_y_px, atol=TOL)
@@ -110,7 +131,7 @@ def test_forefoot_lands_on_toe() -> None:
 
 @pytest.mark.parametrize("direction", ["left", "right"])
 def test_stance_foot_moves_at_belt_speed_on_treadmill(direction: str) -> None:
-    cfg = GaitConfig(direction=direction, speed_mps=3.2, duration_s=3)
+    cfg = ideal(direction=direction, speed_mps=3.2, duration_s=3)
     clip = generate(cfg)
     tr = clip.truth
     v_px = cfg.speed_mps * tr.px_per_m
@@ -128,7 +149,7 @@ def test_stance_foot_moves_at_belt_speed_on_treadmill(direction: str) -> None:
 
 @pytest.mark.parametrize("direction", ["left", "right"])
 def test_stance_foot_fixed_overground(direction: str) -> None:
-    cfg = GaitConfig(
+    cfg = ideal(
         direction=direction, setting="overground", duration_s=1.5, height_px=250,
         image_size=(1920, 1080),
     )  # fmt: skip
@@ -149,7 +170,7 @@ def test_stance_foot_fixed_overground(direction: str) -> None:
 @pytest.mark.parametrize("angle", [14.0, 8.5, 3.0, 0.0, -1.0, -8.0])
 @pytest.mark.parametrize("direction", ["left", "right"])
 def test_foot_strike_angle_truth(angle: float, direction: str) -> None:
-    cfg = GaitConfig(foot_strike_angle_deg=angle, direction=direction, duration_s=2)
+    cfg = ideal(foot_strike_angle_deg=angle, direction=direction, duration_s=2)
     tr = generate(cfg).truth
     assert tr.foot_strike_angle_deg == pytest.approx(angle, abs=1e-9)
     assert tr.strike_class == strike_class(angle)
@@ -184,7 +205,7 @@ def test_strike_class_thresholds() -> None:
     [{}, {"walking": True}, {"foot_strike_angle_deg": -8.0}, {"overstride_pct_leg": 30.0}],
 )
 def test_segment_lengths_constant(kw: dict) -> None:
-    cfg = GaitConfig(duration_s=3, **kw)
+    cfg = ideal(duration_s=3, **kw)
     clip = generate(cfg)
     seg = clip.truth.segment_lengths_px
     p = pose_at(cfg, np.linspace(0, 3, 1500))
@@ -207,7 +228,7 @@ def test_segment_lengths_constant(kw: dict) -> None:
 
 
 def test_knee_midstance_trunk_lean_and_vertical_oscillation() -> None:
-    cfg = GaitConfig(knee_flexion_midstance_deg=42, trunk_lean_deg=-4,
+    cfg = ideal(knee_flexion_midstance_deg=42, trunk_lean_deg=-4,
                      vertical_oscillation_pct_leg=9, direction="right", duration_s=3)  # fmt: skip
     tr = generate(cfg).truth
     assert tr.adjustments == ()
@@ -236,7 +257,7 @@ def test_knee_midstance_trunk_lean_and_vertical_oscillation() -> None:
 
 
 def test_swing_foot_clears_ground_and_flight_phase() -> None:
-    cfg = GaitConfig(duration_s=3)
+    cfg = ideal(duration_s=3)
     clip = generate(cfg)
     tr = clip.truth
     ground = tr.ground_y_px
@@ -254,7 +275,7 @@ def test_swing_foot_clears_ground_and_flight_phase() -> None:
 
 
 def test_walking_has_double_support() -> None:
-    cfg = GaitConfig(walking=True, duration_s=4)
+    cfg = ideal(walking=True, duration_s=4)
     tr = generate(cfg).truth
     assert tr.cadence_spm == pytest.approx(115)
     assert tr.duty_factor_pct > 50
@@ -271,7 +292,7 @@ def test_walking_has_double_support() -> None:
 
 
 def test_swaps_swap_all_pairs() -> None:
-    cfg = GaitConfig(swap_frac=0.1, dropout_frac=0.05, seed=3, duration_s=6)
+    cfg = ideal(swap_frac=0.1, dropout_frac=0.05, seed=3, duration_s=6)
     clip = generate(cfg)
     n = len(clip.t_s)
     assert abs(clip.swapped.sum() - 0.1 * n) <= 3
@@ -292,7 +313,7 @@ def test_swaps_swap_all_pairs() -> None:
 
 
 def test_dropouts_are_nan_runs() -> None:
-    clip = generate(GaitConfig(dropout_frac=0.1, seed=5, duration_s=6))
+    clip = generate(ideal(dropout_frac=0.1, seed=5, duration_s=6))
     d = clip.dropped
     assert abs(d.sum() - 0.1 * len(d)) <= 2
     assert np.isnan(clip.xy_px[d]).all() and np.isnan(clip.world_m[d]).all()
@@ -301,17 +322,17 @@ def test_dropouts_are_nan_runs() -> None:
 
 
 def test_noise_level_and_determinism() -> None:
-    cfg = GaitConfig(noise_px=2.0, seed=11, duration_s=4)
+    cfg = ideal(noise_px=2.0, seed=11, duration_s=4)
     a, b = generate(cfg), generate(cfg)
     np.testing.assert_array_equal(a.xy_px, b.xy_px)
     resid = a.xy_px - a.xy_px_clean
     assert np.std(resid) == pytest.approx(2.0, rel=0.05)
-    c = generate(GaitConfig(noise_px=2.0, seed=12, duration_s=4))
+    c = generate(ideal(noise_px=2.0, seed=12, duration_s=4))
     assert not np.array_equal(a.xy_px, c.xy_px)
 
 
 def test_vfr_times_strictly_increase() -> None:
-    cfg = GaitConfig(fps=30, vfr_jitter=0.2, seed=2, duration_s=5)
+    cfg = ideal(fps=30, vfr_jitter=0.2, seed=2, duration_s=5)
     clip = generate(cfg)
     dt = np.diff(clip.t_s)
     assert (dt > 0).all()
@@ -322,7 +343,7 @@ def test_vfr_times_strictly_increase() -> None:
 
 
 def test_side_view_visibility_and_world() -> None:
-    clip = generate(GaitConfig(direction="left", duration_s=2))
+    clip = generate(ideal(direction="left", duration_s=2))
     assert clip.truth.near_side == "L"
     vis = clip.visibility
     assert (vis >= 0).all() and (vis <= 1).all()
@@ -334,7 +355,7 @@ def test_side_view_visibility_and_world() -> None:
 
 
 def test_contact_asymmetry() -> None:
-    cfg = GaitConfig(contact_scale=(1.15, 1.0), duration_s=3)
+    cfg = ideal(contact_scale=(1.15, 1.0), duration_s=3)
     tr = generate(cfg).truth
     ratio = tr.side["L"].contact_time_ms / tr.side["R"].contact_time_ms
     assert ratio == pytest.approx(1.15)
@@ -348,10 +369,10 @@ def test_contact_asymmetry() -> None:
 
 
 def test_front_view_arm_crossing() -> None:
-    none = generate(GaitConfig(view="front", arm_cross_pct_shoulder=0.0, duration_s=3))
+    none = generate(ideal(view="front", arm_cross_pct_shoulder=0.0, duration_s=3))
     assert none.truth.arm_cross_share_pct == 0.0
     assert none.truth.arm_cross_depth_pct_shoulder == 0.0
-    clip = generate(GaitConfig(view="front", arm_cross_pct_shoulder=15.0, duration_s=3))
+    clip = generate(ideal(view="front", arm_cross_pct_shoulder=15.0, duration_s=3))
     tr = clip.truth
     assert tr.foot_strike_angle_deg is None and tr.overstride_pct_leg is None
     assert tr.direction is None and tr.trunk_lean_deg is None
@@ -373,16 +394,16 @@ def test_front_view_arm_crossing() -> None:
 
 
 def test_infeasible_configs() -> None:
-    tr = generate(GaitConfig(overstride_pct_leg=30, duration_s=2)).truth
+    tr = generate(ideal(overstride_pct_leg=30, duration_s=2)).truth
     assert tr.adjustments  # hip lowered: realised knee flexion is reported
     assert tr.knee_flexion_midstance_deg > 40
     assert tr.overstride_pct_leg == pytest.approx(30)
     with pytest.raises(ValueError):
-        generate(GaitConfig(overstride_pct_leg=30, strict=True, duration_s=2))
+        generate(ideal(overstride_pct_leg=30, strict=True, duration_s=2))
     with pytest.raises(ValueError):
-        GaitConfig(walking=True, duty_factor=0.45)
+        ideal(walking=True, duty_factor=0.45)
     with pytest.raises(ValueError):
-        GaitConfig(view="front", setting="overground")
+        ideal(view="front", setting="overground")
 
 
 def test_generator_is_independent_of_formcheck() -> None:
@@ -394,3 +415,183 @@ def test_generator_is_independent_of_formcheck() -> None:
         elif isinstance(node, ast.ImportFrom):
             mods.add((node.module or "").split(".")[0])
     assert mods <= {"__future__", "functools", "math", "dataclasses", "typing", "numpy"}
+
+
+# --------------------------------------------------------------------------- realism layer
+# The default runner is fitted to what real feet and MediaPipe do around hand-labelled events
+# (synthetic_gait.REAL_CLIP_EVIDENCE); these check that it still does, and that the truth
+# stays the true foot's.
+
+
+def _profiles(cfg: GaitConfig) -> dict[str, np.ndarray]:
+    """Median landmark heights (% leg above each point's own stance level) at whole 30 fps
+    frames around each true event, measured exactly as REAL_CLIP_EVIDENCE was on the real
+    clip: the "labelled" frame is the first frame at or after the true event."""
+    clip = generate(cfg)
+    xy, tr, t = clip.xy_px_model, clip.truth, clip.t_s
+    ev = REAL_CLIP_EVIDENCE
+    leg, fps = tr.leg_length_px, float(ev["fps"])  # type: ignore[arg-type]
+    assert cfg.fps == fps
+    out: dict[str, list[np.ndarray]] = {k: [] for k in ("ic_heel", "to_toe", "to_heel", "gap")}
+    ic_off = np.array(ev["heel_at_ic_offsets"])
+    to_off = np.array(ev["toe_at_to_offsets"])
+    for side, heel, toe in (("L", L_HEEL, L_TOE), ("R", R_HEEL, R_TOE)):
+        tc = tr.side[side].contact_time_ms / 1000
+        for ic in tr.ic_t_s[side]:
+            if ic < 0.5 or ic + tc > t[-1] - 0.5:
+                continue
+            fi, ft = int(np.ceil(ic * fps - 1e-9)), int(np.ceil((ic + tc) * fps - 1e-9))
+            g_h, g_t = xy[fi:ft + 1, heel, 1].max(), xy[fi:ft + 1, toe, 1].max()
+            out["ic_heel"].append((g_h - xy[fi + ic_off, heel, 1]) / leg * 100)
+            out["to_toe"].append((g_t - xy[ft + to_off, toe, 1]) / leg * 100)
+            out["to_heel"].append((g_h - xy[ft + to_off, heel, 1]) / leg * 100)
+            out["gap"].append(np.array([(g_t - g_h) / leg * 100]))
+    return {k: np.median(v, axis=0) for k, v in out.items()}
+
+
+#: Largest allowed difference from the real medians (% leg, pointwise): the real near- and
+#: far-foot medians themselves differ by up to 4.6 % leg at these points.
+PROFILE_TOL_PCT_LEG = 4.0
+
+
+def _profile_misfit(p: dict[str, np.ndarray]) -> float:
+    ev = REAL_CLIP_EVIDENCE
+    return float(max(
+        np.max(np.abs(p["ic_heel"] - np.array(ev["heel_at_ic_pct_leg"]))),
+        np.max(np.abs(p["to_toe"] - np.array(ev["toe_at_to_pct_leg"]))),
+        np.max(np.abs(p["to_heel"] - np.array(ev["heel_at_to_pct_leg"]))),
+        abs(float(p["gap"][0]) - float(ev["heel_above_toe_in_stance_pct_leg"])),  # type: ignore[arg-type]
+    ))
+
+
+def test_default_runner_landmarks_look_like_real_mediapipe_around_events() -> None:
+    """Heel still well above its stance level at IC (and settling over ~2 frames), toe
+    landmark already up at TO (roll-off), heel landmark above the toe landmark in stance:
+    within PROFILE_TOL_PCT_LEG of the real clip at every sampled frame.  The idealised
+    runner (landmarks on the sole, foot slamming down) is far off, so the check has teeth."""
+    real = _profile_misfit(_profiles(GaitConfig(fps=30, duration_s=8)))
+    assert real <= PROFILE_TOL_PCT_LEG, real
+    assert _profile_misfit(_profiles(ideal(fps=30, duration_s=8))) > 1.5 * PROFILE_TOL_PCT_LEG
+
+
+def test_truth_is_the_true_foot_and_ignores_landmark_effects() -> None:
+    """Landmark-only effects (toe marker, settle, lag, noise, camera roll) leave the truth
+    unchanged (the heel marker moves the overstride truth, defined on the heel point); at a
+    true IC the true sole touches the ground while MediaPipe's heel is still above it, and
+    at a true TO the true toe pivot is on the ground while the foot_index landmark has
+    already risen."""
+    base = generate(GaitConfig(duration_s=4)).truth
+    for kw in ({"camera_roll_deg": 3.0}, {"landmark_lag_s": 0.05}, {"noise_px": 3.0},
+               {"toe_marker_up_pct_leg": 3.0}, {"landing_settle_pct_leg": 0.0}):
+        tr = generate(GaitConfig(duration_s=4, **kw)).truth
+        for name in ("contact_time_ms", "knee_flexion_ic_deg", "knee_flexion_midstance_deg",
+                     "shank_angle_ic_deg", "foot_strike_angle_deg", "overstride_pct_leg"):
+            assert getattr(tr, name) == pytest.approx(getattr(base, name), abs=1e-9), (kw, name)
+        np.testing.assert_allclose(tr.ic_t_s["L"], base.ic_t_s["L"])
+    cfg = GaitConfig(duration_s=4)
+    tr = generate(cfg).truth
+    leg, g = tr.leg_length_px, tr.ground_y_px
+    for side, heel, toe in (("L", L_HEEL, L_TOE), ("R", R_HEEL, R_TOE)):
+        ic = tr.ic_t_s[side]
+        to = ic + tr.side[side].contact_time_ms / 1000
+        foot = true_foot_at(cfg, side, ic)
+        np.testing.assert_allclose(foot["heel"][:, 1], g, atol=TOL)
+        assert (g - pose_at(cfg, ic)[:, heel, 1] > 0.06 * leg).all()  # marker + settle
+        foot = true_foot_at(cfg, side, to - 1e-6)
+        np.testing.assert_allclose(foot["toe"][:, 1], g, atol=1e-3)
+        assert (g - pose_at(cfg, to)[:, toe, 1] > 0.04 * leg).all()  # roll-off
+
+
+def test_foot_hovers_near_the_ground_before_ic() -> None:
+    """In the last ``hover_s`` before IC the true sole's lowest point descends slowly from
+    about ``hover_pct_leg`` to the ground (real feet hover 1-2 cm over the belt for ~50 ms
+    before contact); the idealised runner arrives from high up."""
+    cfg = GaitConfig(duration_s=4, hover_s=0.05, hover_pct_leg=3.0)
+    tr = generate(cfg).truth
+    leg, g = tr.leg_length_px, tr.ground_y_px
+    for side in ("L", "R"):
+        for ic in tr.ic_t_s[side][1:]:
+            t = ic - np.linspace(0.05, 0.0, 11)
+            f = true_foot_at(cfg, side, t)
+            h = g - np.fmax(f["heel"][:, 1], f["toe"][:, 1])
+            assert h[0] == pytest.approx(0.03 * leg, rel=0.25)
+            assert (np.diff(h) <= 1e-9).all() and h[-1] == pytest.approx(0.0, abs=1e-6)
+    ic = generate(ideal(duration_s=4)).truth.ic_t_s["L"][1]
+    f = true_foot_at(ideal(duration_s=4), "L", np.array([ic - 0.05]))
+    assert g - f["heel"][0, 1] > 0.05 * leg
+
+
+def test_landmark_lag_is_first_order() -> None:
+    """Overground the hip moves at constant speed v, so a first-order lag (held input,
+    a = 1 - exp(-dt/tau)) trails it by exactly v dt (1 - a) / a once settled."""
+    cfg = GaitConfig(setting="overground", duration_s=1.5, height_px=250,
+                     image_size=(1920, 1080), landmark_lag_s=0.04, fps=60)  # fmt: skip
+    clip = generate(cfg)
+    v = cfg.speed_mps * clip.truth.px_per_m * _sign(cfg)
+    dt = 1 / 60
+    a = 1 - np.exp(-dt / 0.04)
+    lag = (_hip_mid(clip.xy_px_clean) - _hip_mid(clip.xy_px_model))[30:, 0]
+    np.testing.assert_allclose(lag, v * dt * (1 - a) / a, rtol=1e-3)
+    clip0 = generate(GaitConfig(landmark_lag_s=0.0, duration_s=1))
+    np.testing.assert_array_equal(clip0.xy_px_model, clip0.xy_px_clean)
+
+
+def test_correlated_noise() -> None:
+    """AR(1) noise: lag-1 autocorrelation exp(-dt/tau); a foot's points share the configured
+    part of the variance; the std stays ``noise_px``."""
+    cfg = GaitConfig(noise_px=2.0, noise_corr_s=0.05, noise_foot_share=0.6, duration_s=30,
+                     landmark_lag_s=0.0, seed=4)  # fmt: skip
+    clip = generate(cfg)
+    e = clip.xy_px - clip.xy_px_clean
+    assert np.std(e) == pytest.approx(2.0, rel=0.1)
+    x = e[:, L_HEEL, 0]
+    r1 = np.corrcoef(x[1:], x[:-1])[0, 1]
+    assert r1 == pytest.approx(np.exp(-(1 / 30) / 0.05), abs=0.05)
+    assert np.corrcoef(e[:, L_HEEL, 1], e[:, L_TOE, 1])[0, 1] == pytest.approx(0.6, abs=0.07)
+    assert abs(np.corrcoef(e[:, L_HEEL, 1], e[:, R_TOE, 1])[0, 1]) < 0.07
+
+
+@pytest.mark.parametrize("roll", [-3.0, 3.0])
+def test_camera_roll_tilts_the_ground(roll: float) -> None:
+    """A rolled camera shows the belt tilted by the roll angle (the planted toe travels along
+    it); positive roll turns the image clockwise on screen (y down)."""
+    cfg = GaitConfig(camera_roll_deg=roll, duration_s=3, speed_mps=3.2)
+    tr = generate(cfg).truth
+    tc = tr.side["L"].contact_time_ms / 1000
+    ic = tr.ic_t_s["L"][1]
+    f = true_foot_at(cfg, "L", ic + tc * np.linspace(0.35, 0.95, 20))
+    slope = np.polyfit(f["toe"][:, 0], f["toe"][:, 1], 1)[0]
+    assert np.degrees(np.arctan(slope)) == pytest.approx(roll, abs=1e-6)
+
+
+def test_score_events_reports_signed_errors() -> None:
+    """Known offsets come back exactly: IC +10 ms, TO -20 ms -> contact -30 ms; a dropped
+    step is 'missed', a spurious one 'extra'; within-one-frame share and frames units."""
+    tr = generate(GaitConfig(duration_s=6)).truth
+    ics = np.sort(np.concatenate([tr.ic_t_s["L"], tr.ic_t_s["R"]]))
+    sides = np.array(["L" if np.isin(x, tr.ic_t_s["L"]) else "R" for x in ics])
+    tc = tr.contact_time_ms / 1000
+    inner = (ics > ics[0] + 0.3) & (ics < ics[-1] - 0.3)
+    det_ic, det_to = ics + 0.010, ics + tc - 0.020
+    sc = score_events(det_ic, det_to, tr, 30.0, side=sides)
+    assert sc.n_true == inner.sum() and sc.n_missed == 0 and sc.n_extra == 0
+    assert sc.ic.bias_ms == pytest.approx(10.0) and sc.ic.mae_ms == pytest.approx(10.0)
+    assert sc.to.bias_ms == pytest.approx(-20.0) and sc.contact.bias_ms == pytest.approx(-30.0)
+    assert sc.ic.within_1_frame_pct == 100.0 and sc.contact.within_1_frame_pct == 100.0
+    assert sc.ic.bias_frames == pytest.approx(0.3) and sc.side_agreement_pct == 100.0
+    k = int(np.flatnonzero(inner)[3])
+    keep = np.arange(ics.size) != k
+    extra_t = ics[k + 1] + 0.5 * tr.step_time_s
+    double = det_ic[k + 2] + 0.02  # a second detection of one contact is an extra too
+    sc2 = score_events(np.r_[det_ic[keep], extra_t, double],
+                       np.r_[det_to[keep], extra_t + tc, double + tc], tr, 30.0)
+    assert sc2.n_missed == 1 and sc2.n_extra == 2 and sc2.ic.n == inner.sum() - 1
+    assert sc2.ic.bias_ms == pytest.approx(10.0)  # the closer detection is the match
+    # a detection of a true IC outside the scored window is neither a hit nor an extra
+    lo, hi = ics[2] + 0.005, ics[-3] + 0.005  # ics[2] just outside; its detection inside
+    sc4 = score_events(det_ic, det_to, tr, 30.0, t_range=(lo, hi))
+    assert sc4.n_extra == 0 and sc4.n_missed == 0 and sc4.n_true == ics.size - 5
+    late = det_ic + np.where(np.arange(ics.size) % 2 == 0, 0.0, 0.05)
+    sc3 = score_events(late, det_to, tr, 30.0, side=np.where(sides == "L", "R", "L"))
+    assert 40.0 < sc3.ic.within_1_frame_pct < 60.0 and sc3.ic.p95_ms == pytest.approx(60.0)
+    assert sc3.side_agreement_pct == 0.0
