@@ -16,10 +16,18 @@ rhythm:
   step period are merged (refractory window in real time).
 * front and back views: each foot's highest point in swing is the anchor.
 
-Each anchor is refined with the foot's vertical motion: IC is when the foot's lowest point
-(heel or toe, whichever is lower in the image) comes within a tolerance of that step's ground
-level; TO is when it rises above it again.  Steps must alternate feet and have durations close
-to the clip's median; inconsistent steps are rejected, not guessed.
+Each anchor is refined on the foot that lands there, followed through its stance by continuity
+(:func:`_track_stance`: MediaPipe's leg labels can flip mid-stance).  IC is when the foot is
+down (its lowest point within a tolerance of that step's ground level, staying there) *and*,
+in side views, moves with the ground (the heel's horizontal velocity at the stance foot's:
+belt speed on a treadmill, zero overground, the scenery's with a panning camera); TO is when
+the toe is up *and* no longer moves with the ground (the foot pivots about the toe tip, so
+MediaPipe's toe point rises before the toe leaves).  These are the definitions the
+hand-labelled real clips use (docs/validation.md).  Every duration is a share of the step
+period, so the rules hold at any frame rate.  Steps must alternate feet and have durations
+close to the clip's median; inconsistent steps are rejected, not guessed.  Which foot is
+left and which right comes from camera geometry where it can (:func:`_assign_sides`), else
+from the landmark labels, with a per-step confidence.
 """
 
 from __future__ import annotations
