@@ -179,7 +179,7 @@ _WALK_DEFAULTS = {
 #: Switches off every realism feature (landmarks on the sole's contact points, no hover, no
 #: lag, no landing settle, foot flat at 15 % of stance): the idealised runner of earlier
 #: versions, for exact-geometry self-checks.  ``GaitConfig(**IDEAL)``.
-IDEAL: dict[str, float] = {
+IDEAL: dict[str, object] = {
     "flat_end_frac": 0.15,
     "hover_pct_leg": 0.0,
     "hover_s": 0.0,
@@ -189,6 +189,7 @@ IDEAL: dict[str, float] = {
     "toe_marker_up_pct_leg": 0.0,
     "landmark_lag_s": 0.0,
     "landing_settle_pct_leg": 0.0,
+    "foot_jitter_pct_leg": (0.0, 0.0),
 }
 
 #: What MediaPipe's foot landmarks really do around hand-labelled events (the evidence the
@@ -291,6 +292,11 @@ class GaitConfig:
     noise_corr_s: float = 0.0  # noise time constant (AR(1)); 0 = white
     noise_foot_share: float = 0.0  # share of noise variance common to a foot's 3 points
     camera_roll_deg: float = 0.0  # image rotated by this about its centre (+ = clockwise)
+    # jitter of each foot's ankle/heel/foot_index (image x and y std, % leg; AR(1) in time):
+    # fitted to the real treadmill clip's stance (REAL_CLIP_EVIDENCE["foot_jitter"])
+    foot_jitter_pct_leg: tuple[float, float] = (6.0, 1.8)
+    foot_jitter_share: float = 0.8  # share of that variance common to the foot's 3 points
+    foot_jitter_corr_s: float = 0.06  # AR(1) time constant of that jitter (s); 0 = white
 
     def __post_init__(self) -> None:
         defaults = _WALK_DEFAULTS if self.walking else _RUN_DEFAULTS
@@ -320,6 +326,8 @@ class GaitConfig:
             raise ValueError("vfr_jitter must lie in [0, 0.9)")
         if not 0.0 < self.flat_end_frac < 0.5:
             raise ValueError("flat_end_frac must lie in (0, 0.5)")
+        if not 0.0 <= self.foot_jitter_share <= 1.0 or min(self.foot_jitter_pct_leg) < 0:
+            raise ValueError("foot_jitter_pct_leg must be >= 0, foot_jitter_share in [0, 1]")
         if not 0.0 <= self.noise_foot_share <= 1.0:
             raise ValueError("noise_foot_share must lie in [0, 1]")
         for name in ("hover_pct_leg", "hover_s", "landmark_lag_s", "noise_corr_s",
@@ -870,6 +878,26 @@ def _noise(t: np.ndarray, cfg: GaitConfig, rng: np.random.Generator) -> np.ndarr
     return w
 
 
+def _foot_jitter(n: int, cfg: GaitConfig, leg: float, rng: np.random.Generator) -> np.ndarray:
+    """Frame-to-frame jitter of the foot landmarks [T, 33, 2] (px): white in time, std
+    ``foot_jitter_pct_leg`` (x, y) % leg, ``foot_jitter_share`` of the variance common to a
+    foot's ankle, heel and foot_index (MediaPipe's foot jitters as a whole; REAL_CLIP_EVIDENCE).
+    Zero elsewhere."""
+    out = np.zeros((n, 33, 2))
+    sx, sy = (p / 100.0 * leg for p in cfg.foot_jitter_pct_leg)
+    if sx == 0 and sy == 0:
+        return out
+    a, b = math.sqrt(1.0 - cfg.foot_jitter_share), math.sqrt(cfg.foot_jitter_share)
+    for idx in _FOOT_POINTS:
+        w = a * rng.standard_normal((n, 3, 2)) + b * rng.standard_normal((n, 1, 2))
+        if cfg.foot_jitter_corr_s > 0:
+            rho = math.exp(-1.0 / (cfg.foot_jitter_corr_s * cfg.fps))
+            for i in range(1, n):
+                w[i] = rho * w[i - 1] + math.sqrt(1.0 - rho * rho) * w[i]
+        out[:, idx] = w * np.array([sx, sy])
+    return out
+
+
 def _angle_deg(vu: np.ndarray, vv: np.ndarray) -> np.ndarray:
     return np.degrees(np.arctan2(vv, vu))
 
@@ -949,8 +977,8 @@ def generate(cfg: GaitConfig | None = None) -> SyntheticClip:
     """Generate a synthetic clip with known truth (see the module docstring)."""
     cfg = cfg or GaitConfig()
     model = _model_for(cfg)
-    rng_t, rng_drop, rng_swap, rng_noise, rng_vis = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(cfg.seed).spawn(5)
+    rng_t, rng_drop, rng_swap, rng_noise, rng_vis, rng_jit = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(cfg.seed).spawn(6)
     )
     t = _frame_times(cfg, rng_t)
     n = len(t)
@@ -980,7 +1008,7 @@ def generate(cfg: GaitConfig | None = None) -> SyntheticClip:
     perm = np.arange(33)
     perm[list(LEFT_IDX)], perm[list(RIGHT_IDX)] = RIGHT_IDX, LEFT_IDX
     lagged = _lag(clean, t, cfg.landmark_lag_s)
-    xy = lagged.copy()
+    xy = lagged + _foot_jitter(n, cfg, model.leg, rng_jit)
     xy[swapped] = lagged[swapped][:, perm]
     vis[swapped] = vis[swapped][:, perm]
     if cfg.noise_px > 0:
@@ -1205,3 +1233,56 @@ def score_events(
         n_extra=int((inside & ~used).sum()),
         side_agreement_pct=100.0 * float(np.mean(agree)) if agree else math.nan,
     )
+
+
+# --------------------------------------------------------------------------- landmark profiles
+
+#: Frames (relative to the labelled frame) at which :func:`landmark_profiles` samples.
+PROFILE_OFFSETS: tuple[int, ...] = (-4, -3, -2, -1, 0, 1, 2, 3, 4)
+_PROFILE_POINTS = ("ankle", "heel", "foot_index")
+
+
+def landmark_profiles(clip: SyntheticClip, xy: np.ndarray | None = None
+                      ) -> dict[str, np.ndarray]:
+    """The stance foot's landmark heights and horizontal velocities around each true IC / TO,
+    measured exactly as ``bench/real_foot_profiles.py`` measures real MediaPipe landmarks
+    around hand-labelled events (REAL_CLIP_EVIDENCE), median over steps.
+
+    The "labelled" frame is the first frame at or after the true event (the labels' "first
+    frame of contact" / "first frame the toe is clearly off").  At whole frames
+    :data:`PROFILE_OFFSETS` from it: height of ankle / heel / foot_index above that point's
+    lowest position over the labelled stance (% leg), and its horizontal velocity (central
+    difference, running direction) relative to the ground's, in % of the ground's speed
+    relative to the hip ((v - v_ground) / (v_hip - v_ground); v_ground = median velocity of
+    the three points over labelled IC+2 .. TO-2).  Side view, constant frame rate.
+
+    Returns ``{"h_ic", "v_ic", "h_to", "v_to"}``: each [len(PROFILE_OFFSETS), 3] (columns
+    ankle, heel, foot_index).
+    """
+    cfg, tr = clip.config, clip.truth
+    xy = clip.xy_px_model if xy is None else xy
+    fps = float(cfg.fps)
+    fwd = -1.0 if cfg.direction == "left" else 1.0
+    x_hip = fwd * 0.5 * (xy[:, _IDX["left_hip"], 0] + xy[:, _IDX["right_hip"], 0])
+    v_hip = np.gradient(x_hip)
+    offs = np.array(PROFILE_OFFSETS)
+    out: dict[str, list[np.ndarray]] = {"h_ic": [], "v_ic": [], "h_to": [], "v_to": []}
+    n = len(clip.t_s)
+    for side, idx in zip(_SIDES, _FOOT_POINTS, strict=True):
+        pts = xy[:, idx]  # [T, 3, 2] ankle, heel, foot_index
+        v = np.gradient(fwd * pts[..., 0], axis=0)
+        tc = tr.side[side].contact_time_ms / 1000.0
+        for t_ic in tr.ic_t_s[side]:
+            ic = math.ceil(t_ic * fps - 1e-9)
+            to = math.ceil((t_ic + tc) * fps - 1e-9)
+            if ic + offs[0] - 1 < 0 or to + offs[-1] + 1 >= n:
+                continue
+            mid = np.arange(ic + 2, to - 1)
+            vg = float(np.median(v[mid]))
+            speed = float(np.median(v_hip[mid])) - vg
+            low = pts[ic:to + 1, :, 1].max(axis=0)
+            for ev, k in ((ic, "ic"), (to, "to")):
+                rows = ev + offs
+                out["h_" + k].append((low[None, :] - pts[rows, :, 1]) / tr.leg_length_px * 100)
+                out["v_" + k].append((v[rows] - vg) / speed * 100.0)
+    return {k: np.median(np.array(val), axis=0) for k, val in out.items()}

@@ -540,7 +540,7 @@ def test_correlated_noise() -> None:
     """AR(1) noise: lag-1 autocorrelation exp(-dt/tau); a foot's points share the configured
     part of the variance; the std stays ``noise_px``."""
     cfg = GaitConfig(noise_px=2.0, noise_corr_s=0.05, noise_foot_share=0.6, duration_s=30,
-                     landmark_lag_s=0.0, seed=4)  # fmt: skip
+                     landmark_lag_s=0.0, foot_jitter_pct_leg=(0.0, 0.0), seed=4)  # fmt: skip
     clip = generate(cfg)
     e = clip.xy_px - clip.xy_px_clean
     assert np.std(e) == pytest.approx(2.0, rel=0.1)
@@ -549,6 +549,27 @@ def test_correlated_noise() -> None:
     assert r1 == pytest.approx(np.exp(-(1 / 30) / 0.05), abs=0.05)
     assert np.corrcoef(e[:, L_HEEL, 1], e[:, L_TOE, 1])[0, 1] == pytest.approx(0.6, abs=0.07)
     assert abs(np.corrcoef(e[:, L_HEEL, 1], e[:, R_TOE, 1])[0, 1]) < 0.07
+
+
+def test_foot_jitter() -> None:
+    """Foot jitter: only the ankle/heel/foot_index move; std per axis as configured (% leg);
+    AR(1) lag-1 autocorrelation exp(-dt/tau); a foot's points share the configured variance;
+    the two feet are independent."""
+    cfg = GaitConfig(duration_s=60, seed=2, foot_jitter_pct_leg=(6.0, 1.8),
+                     foot_jitter_corr_s=0.06, foot_jitter_share=0.8)
+    clip = generate(cfg)
+    e = clip.xy_px - clip.xy_px_model
+    leg = clip.truth.leg_length_px
+    others = [i for i in range(33) if i not in (27, 28, 29, 30, 31, 32)]
+    assert np.abs(e[:, others]).max() == 0.0
+    assert np.std(e[:, L_HEEL, 0]) / leg * 100 == pytest.approx(6.0, rel=0.1)
+    assert np.std(e[:, L_HEEL, 1]) / leg * 100 == pytest.approx(1.8, rel=0.1)
+    x = e[:, L_HEEL, 0]
+    assert np.corrcoef(x[1:], x[:-1])[0, 1] == pytest.approx(np.exp(-(1 / 30) / 0.06), abs=0.05)
+    assert np.corrcoef(e[:, L_HEEL, 0], e[:, L_TOE, 0])[0, 1] == pytest.approx(0.8, abs=0.07)
+    assert abs(np.corrcoef(e[:, L_HEEL, 0], e[:, R_TOE, 0])[0, 1]) < 0.07
+    assert np.abs(generate(GaitConfig(**IDEAL)).xy_px
+                  - generate(GaitConfig(**IDEAL)).xy_px_model).max() == 0.0
 
 
 @pytest.mark.parametrize("roll", [-3.0, 3.0])
