@@ -85,7 +85,8 @@ def profiles(clip: str, cache: Path, step_scale: int = 1) -> dict[str, np.ndarra
         jit = (v[core][:, 1:] - vg) / speed * 100.0  # heel and foot_index, core of stance
         out["jit"].append(1.4826 * np.nanmedian(np.abs(jit - np.nanmedian(jit)))
                           if jit.size >= 4 else np.nan)
-        out.setdefault("speed_leg_s", []).append(speed / leg * ps.nominal_fps * 9.0 / s if s > 1 else speed / leg * ps.nominal_fps)
+        # real time: the slowed clip is ~9x slow motion, so s = 9 frames are 1/30 s
+        out.setdefault("speed_leg_s", []).append(speed / leg * ps.nominal_fps * (9.0 / s if s > 1 else 1.0))
     return {k: np.array(val) for k, val in out.items()}
 
 

@@ -110,6 +110,8 @@ __all__ = [
     "strike_class",
     "IDEAL",
     "REAL_CLIP_EVIDENCE",
+    "PROFILE_OFFSETS",
+    "landmark_profiles",
     "ErrorStats",
     "EventScore",
     "score_events",
@@ -190,6 +192,8 @@ IDEAL: dict[str, object] = {
     "landmark_lag_s": 0.0,
     "landing_settle_pct_leg": 0.0,
     "foot_jitter_pct_leg": (0.0, 0.0),
+    "toe_slide_pct_leg": 0.0,
+    "toe_drag_pct_leg": 0.0,
 }
 
 #: What MediaPipe's foot landmarks really do around hand-labelled events (the evidence the
@@ -221,6 +225,41 @@ REAL_CLIP_EVIDENCE: dict[str, object] = {
     "heel_above_toe_in_stance_pct_leg": 3.6,
     # formcheck's detector (threshold band, before issue #11) on the real clips vs labels
     "detector_contact_bias_ms": {"treadmill_side_30fps": -74, "outdoor_side_pace_segments": -53},
+    # ---- v2: horizontal motion and jitter (bench/real_foot_profiles.py on the same clip's raw
+    # landmarks, legs' labels repaired, 32 steps, near and far foot pooled, median over steps).
+    # Velocity = central difference in the running direction relative to the ground's (median
+    # of the stance foot over labelled IC+2..TO-2), in % of the ground's speed relative to the
+    # hip (belt speed, 2.70 leg/s): 0 = moving with the belt, +100 = standing still in the
+    # image.  Heights as above but pooled, above the lowest position over the labelled stance.
+    "profile_offsets": (-4, -3, -2, -1, 0, 1, 2, 3, 4),
+    "profiles": {  # (ankle, heel, foot_index) per offset
+        "h_ic": ((16.8, 17.5, 14.0), (12.2, 11.8, 15.9), (11.5, 10.0, 19.7), (10.3, 8.2, 21.3),
+                 (7.2, 5.4, 17.5), (4.8, 3.2, 10.5), (3.0, 2.3, 5.6), (0.2, 0.6, 1.3),
+                 (0.7, 2.0, 0.8)),
+        "v_ic": ((237, 252, 296), (230, 254, 258), (175, 189, 173), (96, 94, 95), (45, 30, 42),
+                 (21, 6, 3), (-10, -24, -17), (-10, -26, -49), (15, 8, -15)),
+        "h_to": ((2.2, 4.0, 0.8), (4.4, 6.1, 1.6), (7.5, 10.6, 2.5), (12.2, 16.6, 5.6),
+                 (19.1, 22.4, 12.2), (26.0, 34.1, 18.9), (30.5, 38.0, 20.2), (30.9, 41.2, 24.9),
+                 (30.4, 38.0, 23.8)),
+        "v_to": ((6, 3, 0), (4, -7, 0), (29, 25, 4), (46, 40, 13), (92, 91, 58), (133, 139, 98),
+                 (154, 166, 138), (194, 187, 166), (200, 191, 193)),
+    },
+    # stance jitter of the foot points (labelled IC+2..TO-3, % leg): second-difference estimate
+    # x 3.3-3.6 / y 1.5-2.5 (heel highest), white (linear-fit residual / second difference
+    # 1.03), 75-90 % correlated between a foot's points.  Defaults: white, x 3.5 / y 1.7.
+    "foot_jitter_2nd_diff_pct_leg": (3.5, 1.7),
+    # the toe landmark's velocity as the event detector sees it (signals.clean, np.gradient)
+    # relative to the stance median, % of ground speed, median over steps: at the first two
+    # frames after the toe is planted -23 / -15 (it comes back faster than the belt), at the
+    # two frames before it rises +13 / +16 (partial departure); robust SD over the planted
+    # stance 25 %.  Defaults toe_slide_pct_leg / toe_drag_pct_leg reproduce them (model: +4 /
+    # -16 after planting, +1 / +21 before rising, SD 23 %).
+    "toe_velocity_detector_view_pct_ground": {"planted+0,+1": (-23, -15),
+                                              "rise-2,-1": (13, 16), "stance_sd": 25},
+    # formcheck's detectors on the real treadmill clip vs labels: (IC fr, TO fr, contact ms),
+    # mean over steps; median in brackets (the means include 4-5 gross failures per clip)
+    "detector_bias_treadmill": {"old f92eb7b": (0.31, -1.92, -74), "old median": (0.39, -1.15, -62),
+                                "new 60ee690": (0.41, 0.37, -1), "new median": (0.31, 0.69, -8)},
 }
 
 
@@ -294,9 +333,19 @@ class GaitConfig:
     camera_roll_deg: float = 0.0  # image rotated by this about its centre (+ = clockwise)
     # jitter of each foot's ankle/heel/foot_index (image x and y std, % leg; AR(1) in time):
     # fitted to the real treadmill clip's stance (REAL_CLIP_EVIDENCE["foot_jitter"])
-    foot_jitter_pct_leg: tuple[float, float] = (6.0, 1.8)
+    foot_jitter_pct_leg: tuple[float, float] = (3.5, 1.7)
     foot_jitter_share: float = 0.8  # share of that variance common to the foot's 3 points
-    foot_jitter_corr_s: float = 0.06  # AR(1) time constant of that jitter (s); 0 = white
+    foot_jitter_corr_s: float = 0.0  # AR(1) time constant of that jitter (s); 0 = white
+    # landing: the foot_index landmark drifts ahead of the true foot just after IC, then comes back
+    # faster than the ground once the forefoot is down (real: -23/-15 % of ground speed at the
+    # two frames after the toe is planted); roll-off: it drifts ahead before TO (real +13/+16 %
+    # two frames before the toe rises).  Peak offsets % leg; times s after IC / stance fraction
+    toe_slide_pct_leg: float = 8.0
+    toe_slide_start_s: float = 0.03
+    toe_slide_peak_s: float = 0.08
+    toe_slide_end_s: float = 0.19
+    toe_drag_pct_leg: float = 4.0
+    toe_drag_start: float = 0.6
 
     def __post_init__(self) -> None:
         defaults = _WALK_DEFAULTS if self.walking else _RUN_DEFAULTS
@@ -330,6 +379,8 @@ class GaitConfig:
             raise ValueError("foot_jitter_pct_leg must be >= 0, foot_jitter_share in [0, 1]")
         if not 0.0 <= self.noise_foot_share <= 1.0:
             raise ValueError("noise_foot_share must lie in [0, 1]")
+        if not 0.0 <= self.toe_slide_start_s < self.toe_slide_peak_s < self.toe_slide_end_s:
+            raise ValueError("toe slide times must satisfy 0 <= start < peak < end")
         for name in ("hover_pct_leg", "hover_s", "landmark_lag_s", "noise_corr_s",
                      "landing_settle_pct_leg", "landing_settle_s"):
             if getattr(self, name) < 0:
@@ -691,6 +742,29 @@ class _Model:
         before = _smoothstep(1.0 - pre / ramp)
         return amp * np.maximum(after, before)
 
+    def toe_slide(self, side: str, t: np.ndarray) -> np.ndarray:
+        """Forward offset (px, runner frame) of the foot_index landmark beyond the rigid foot's:
+        landing slide (zero until ``toe_slide_start_s`` after IC, ``toe_slide_pct_leg`` at
+        ``toe_slide_peak_s``, zero again at ``toe_slide_end_s``) plus roll-off drag (0 until
+        ``toe_drag_start`` of stance, ``toe_drag_pct_leg`` at TO, fading over the first tenth of swing).  Landmarks
+        only; the truth is the true foot's."""
+        cfg = self.cfg
+        _, dt = self.ic_index(side, t)
+        out = np.zeros(len(t))
+        amp = cfg.toe_slide_pct_leg / 100.0 * self.leg
+        if amp:
+            d0, dp, de = cfg.toe_slide_start_s, cfg.toe_slide_peak_s, cfg.toe_slide_end_s
+            up = _smoothstep((dt - d0) / max(dp - d0, 1e-9))
+            down = 1.0 - _smoothstep((dt - dp) / max(de - dp, 1e-9))
+            out += amp * np.where(dt < dp, up, down)
+        drag = cfg.toe_drag_pct_leg / 100.0 * self.leg
+        if drag:
+            s = dt / self.tc[side]
+            s_sw = (dt - self.tc[side]) / (self.stride - self.tc[side])
+            rise = _smoothstep((s - cfg.toe_drag_start) / (1.0 - cfg.toe_drag_start))
+            out += drag * np.where(s < 1.0, rise, 1.0 - _smoothstep(s_sw / 0.1))
+        return out
+
     # ---- whole body
     def arm_phase(self, side: str, t: np.ndarray) -> np.ndarray:
         """0 at the arm's forward extreme (= IC of the opposite leg)."""
@@ -727,6 +801,7 @@ class _Model:
             toe = toe + _rot(self.toe_mk[0], self.toe_mk[1], ang)
             settle = np.column_stack([np.zeros(n), self.settle(side, t)])
             heel, toe, ankle = heel + settle, toe + settle, ankle + settle
+            toe = toe + np.column_stack([self.toe_slide(side, t), np.zeros(n)])
             hip_w = sgn * self.hip_w + sway
             foot_w = np.full(n, sgn * self.foot_w)
             knee_w = hip_w + (foot_w - hip_w) * self.thigh / self.leg
