@@ -86,7 +86,8 @@ def profiles(clip: str, cache: Path, step_scale: int = 1) -> dict[str, np.ndarra
         out["jit"].append(1.4826 * np.nanmedian(np.abs(jit - np.nanmedian(jit)))
                           if jit.size >= 4 else np.nan)
         # real time: the slowed clip is ~9x slow motion, so s = 9 frames are 1/30 s
-        out.setdefault("speed_leg_s", []).append(speed / leg * ps.nominal_fps * (9.0 / s if s > 1 else 1.0))
+        real_fps = ps.nominal_fps * (9.0 / s if s > 1 else 1.0)
+        out.setdefault("speed_leg_s", []).append(speed / leg * real_fps)
     return {k: np.array(val) for k, val in out.items()}
 
 

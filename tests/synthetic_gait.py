@@ -746,8 +746,8 @@ class _Model:
         """Forward offset (px, runner frame) of the foot_index landmark beyond the rigid foot's:
         landing slide (zero until ``toe_slide_start_s`` after IC, ``toe_slide_pct_leg`` at
         ``toe_slide_peak_s``, zero again at ``toe_slide_end_s``) plus roll-off drag (0 until
-        ``toe_drag_start`` of stance, ``toe_drag_pct_leg`` at TO, fading over the first tenth of swing).  Landmarks
-        only; the truth is the true foot's."""
+        ``toe_drag_start`` of stance, ``toe_drag_pct_leg`` at TO, fading over the first tenth
+        of swing).  Landmarks only; the truth is the true foot's."""
         cfg = self.cfg
         _, dt = self.ic_index(side, t)
         out = np.zeros(len(t))
