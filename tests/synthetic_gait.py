@@ -252,8 +252,8 @@ REAL_CLIP_EVIDENCE: dict[str, object] = {
     # relative to the stance median, % of ground speed, median over steps: at the first two
     # frames after the toe is planted -23 / -15 (it comes back faster than the belt), at the
     # two frames before it rises +13 / +16 (partial departure); robust SD over the planted
-    # stance 25 %.  Defaults toe_slide_pct_leg / toe_drag_pct_leg reproduce them (model: +4 /
-    # -16 after planting, +1 / +21 before rising, SD 23 %).
+    # stance 25 %.  Defaults toe_slide_pct_leg / toe_drag_pct_leg reproduce them (model: -7 /
+    # -19 after planting, +13 / +21 before rising, SD 23 %).
     "toe_velocity_detector_view_pct_ground": {"planted+0,+1": (-23, -15),
                                               "rise-2,-1": (13, 16), "stance_sd": 25},
     # formcheck's detectors on the real treadmill clip vs labels: (IC fr, TO fr, contact ms),
@@ -341,9 +341,9 @@ class GaitConfig:
     # two frames after the toe is planted); roll-off: it drifts ahead before TO (real +13/+16 %
     # two frames before the toe rises).  Peak offsets % leg; times s after IC / stance fraction
     toe_slide_pct_leg: float = 8.0
-    toe_slide_start_s: float = 0.03
-    toe_slide_peak_s: float = 0.08
-    toe_slide_end_s: float = 0.19
+    toe_slide_start_s: float = 0.0
+    toe_slide_peak_s: float = 0.035
+    toe_slide_end_s: float = 0.11
     toe_drag_pct_leg: float = 4.0
     toe_drag_start: float = 0.6
 
