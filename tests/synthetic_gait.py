@@ -79,7 +79,16 @@ model's heel/foot_index trajectories around hand-labelled events (:data:`REAL_CL
   ~2 frames later);
 * landmark lag: every landmark trails the body with a first-order lag ``landmark_lag_s``
   (pose-model temporal smoothing); correlated noise (``noise_corr_s`` in time,
-  ``noise_foot_share`` across a foot's points); camera roll (``camera_roll_deg``).
+  ``noise_foot_share`` across a foot's points); camera roll (``camera_roll_deg``);
+* v2, horizontal motion (REAL_CLIP_EVIDENCE["profiles"]): foot jitter as measured in real
+  stance (``foot_jitter_pct_leg``, white, ``foot_jitter_share`` common to a foot's points;
+  on by default, so event rules that compare a velocity with its stance noise see real-sized
+  noise); the foot_index landmark's landing slide (``toe_slide_*``: ahead of the true foot
+  in the first ~35 ms after IC, then back faster than the ground, as the real toe point is at
+  IC+2..+3) and roll-off drag (``toe_drag_pct_leg``: it drifts forward relative to the ground
+  while the heel lifts, before the toe leaves).  The toe slide is zero at the true IC and over
+  by 110 ms, so the foot-strike angle at the true IC and its mid-stance reference are the
+  sole's.
 
 Overstride truth is measured on the anatomical heel point (the heel marker without settle,
 lag or noise), since the metric is defined on MediaPipe's heel; every other truth is on the
@@ -107,6 +116,7 @@ __all__ = [
     "generate",
     "pose_at",
     "true_foot_at",
+    "truth_at",
     "strike_class",
     "IDEAL",
     "REAL_CLIP_EVIDENCE",
@@ -953,28 +963,72 @@ def _noise(t: np.ndarray, cfg: GaitConfig, rng: np.random.Generator) -> np.ndarr
     return w
 
 
-def _foot_jitter(n: int, cfg: GaitConfig, leg: float, rng: np.random.Generator) -> np.ndarray:
+_JITTER_FPS = 30.0  # frame rate of the clips the foot jitter was measured on
+
+
+def _foot_jitter(t: np.ndarray, cfg: GaitConfig, leg: float, rng: np.random.Generator
+                 ) -> np.ndarray:
     """Frame-to-frame jitter of the foot landmarks [T, 33, 2] (px): white in time, std
     ``foot_jitter_pct_leg`` (x, y) % leg, ``foot_jitter_share`` of the variance common to a
     foot's ankle, heel and foot_index (MediaPipe's foot jitters as a whole; REAL_CLIP_EVIDENCE).
-    Zero elsewhere."""
-    out = np.zeros((n, 33, 2))
+    Zero elsewhere and in the front view (not measured there)."""
+    out = np.zeros((len(t), 33, 2))
     sx, sy = (p / 100.0 * leg for p in cfg.foot_jitter_pct_leg)
-    if sx == 0 and sy == 0:
+    if (sx == 0 and sy == 0) or cfg.view != "side":  # measured on side views only
         return out
+    # drawn at the frame rate it was measured at (30 fps) or the clip's, whichever is lower,
+    # and interpolated to the frames: a faster camera does not add jitter
+    rate = min(float(cfg.fps), _JITTER_FPS)
+    tg = float(t[0]) + np.arange(int(math.ceil((t[-1] - t[0]) * rate)) + 2) / rate
+    m = len(tg)
     a, b = math.sqrt(1.0 - cfg.foot_jitter_share), math.sqrt(cfg.foot_jitter_share)
     for idx in _FOOT_POINTS:
-        w = a * rng.standard_normal((n, 3, 2)) + b * rng.standard_normal((n, 1, 2))
+        w = a * rng.standard_normal((m, 3, 2)) + b * rng.standard_normal((m, 1, 2))
         if cfg.foot_jitter_corr_s > 0:
-            rho = math.exp(-1.0 / (cfg.foot_jitter_corr_s * cfg.fps))
-            for i in range(1, n):
+            rho = math.exp(-1.0 / (cfg.foot_jitter_corr_s * rate))
+            for i in range(1, m):
                 w[i] = rho * w[i - 1] + math.sqrt(1.0 - rho * rho) * w[i]
-        out[:, idx] = w * np.array([sx, sy])
+        if cfg.fps <= _JITTER_FPS:
+            wt = w[:len(t)]
+        else:
+            wt = np.stack([np.stack([np.interp(t, tg, w[:, k, d]) for d in (0, 1)], axis=-1)
+                           for k in range(3)], axis=1)
+        out[:, idx] = wt * np.array([sx, sy])
     return out
 
 
 def _angle_deg(vu: np.ndarray, vv: np.ndarray) -> np.ndarray:
     return np.degrees(np.arctan2(vv, vu))
+
+
+def _true_angles(model: _Model, side: str, t: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Knee flexion, shank angle, sole angle (deg) and anatomical heel point (u, px) of the
+    true skeleton of ``side`` at times ``t`` (the truth definitions of the module docstring)."""
+    heel, toe, ankle, _ = model.foot(side, t)
+    hip = np.column_stack([np.zeros_like(t), model.hip_v(t)])
+    knee = _knee_ik(hip, ankle, model.thigh, model.shank)
+    v1, v2 = hip - knee, ankle - knee
+    cosk = np.sum(v1 * v2, axis=1) / (np.linalg.norm(v1, axis=1) * np.linalg.norm(v2, axis=1))
+    flex = 180.0 - np.degrees(np.arccos(np.clip(cosk, -1.0, 1.0)))
+    shank = np.degrees(np.arctan2(ankle[:, 0] - knee[:, 0], knee[:, 1] - ankle[:, 1]))
+    foot_ang = _angle_deg(toe[:, 0] - heel[:, 0], toe[:, 1] - heel[:, 1])
+    ang = np.radians(foot_ang)
+    # overstride is defined on the heel landmark, i.e. the anatomical heel point (the marker
+    # offset from the sole's rear edge; no settle, lag or noise)
+    heel_pt = heel[:, 0] + _rot(model.heel_mk[0], model.heel_mk[1], ang)[:, 0]
+    return flex, shank, foot_ang, heel_pt
+
+
+def truth_at(cfg: GaitConfig, side: str, t_s: np.ndarray | float) -> dict[str, np.ndarray]:
+    """The truth's angle definitions evaluated on the true skeleton of ``side`` at ANY
+    instants (e.g. formcheck's detected events): ``knee_flexion_deg``, ``shank_angle_deg``,
+    ``foot_angle_deg`` (sole vs ground, + = toe up) and ``overstride_pct_leg`` (anatomical
+    heel point ahead of the hip), each [N].  At the true IC these are the clip's truth."""
+    model = _model_for(cfg)
+    t = np.atleast_1d(np.asarray(t_s, dtype=float))
+    flex, shank, foot_ang, heel_u = _true_angles(model, side, t)
+    return {"knee_flexion_deg": flex, "shank_angle_deg": shank, "foot_angle_deg": foot_ang,
+            "overstride_pct_leg": heel_u / model.leg * 100.0}
 
 
 def _side_truth(model: _Model, side: str, ic: np.ndarray) -> SideTruth:
@@ -997,20 +1051,8 @@ def _side_truth(model: _Model, side: str, ic: np.ndarray) -> SideTruth:
             heel_lift_to_deg=None,
         )
 
-    def knee_metrics(t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        heel, toe, ankle, _ = model.foot(side, t)
-        hip = np.column_stack([np.zeros_like(t), model.hip_v(t)])
-        knee = _knee_ik(hip, ankle, model.thigh, model.shank)
-        v1, v2 = hip - knee, ankle - knee
-        cosk = np.sum(v1 * v2, axis=1) / (np.linalg.norm(v1, axis=1) * np.linalg.norm(v2, axis=1))
-        flex = 180.0 - np.degrees(np.arccos(np.clip(cosk, -1.0, 1.0)))
-        shank = np.degrees(np.arctan2(ankle[:, 0] - knee[:, 0], knee[:, 1] - ankle[:, 1]))
-        foot_ang = _angle_deg(toe[:, 0] - heel[:, 0], toe[:, 1] - heel[:, 1])
-        ang = np.radians(foot_ang)
-        # overstride is defined on the heel landmark, i.e. the anatomical heel point (the
-        # marker offset from the sole's rear edge; no settle, lag or noise)
-        heel_pt = heel[:, 0] + _rot(model.heel_mk[0], model.heel_mk[1], ang)[:, 0]
-        return flex, shank, foot_ang, heel_pt
+    def knee_metrics(t: np.ndarray) -> tuple[np.ndarray, ...]:
+        return _true_angles(model, side, t)
 
     flex_ic, shank_ic, foot_ic, heel_u = knee_metrics(ic)
     flex_ms, _, _, _ = knee_metrics(ic + 0.5 * tc)
@@ -1083,7 +1125,7 @@ def generate(cfg: GaitConfig | None = None) -> SyntheticClip:
     perm = np.arange(33)
     perm[list(LEFT_IDX)], perm[list(RIGHT_IDX)] = RIGHT_IDX, LEFT_IDX
     lagged = _lag(clean, t, cfg.landmark_lag_s)
-    xy = lagged + _foot_jitter(n, cfg, model.leg, rng_jit)
+    xy = lagged + _foot_jitter(t, cfg, model.leg, rng_jit)
     xy[swapped] = lagged[swapped][:, perm]
     vis[swapped] = vis[swapped][:, perm]
     if cfg.noise_px > 0:
