@@ -262,8 +262,8 @@ REAL_CLIP_EVIDENCE: dict[str, object] = {
     # relative to the stance median, % of ground speed, median over steps: at the first two
     # frames after the toe is planted -23 / -15 (it comes back faster than the belt), at the
     # two frames before it rises +13 / +16 (partial departure); robust SD over the planted
-    # stance 25 %.  Defaults toe_slide_pct_leg / toe_drag_pct_leg reproduce them (model: -7 /
-    # -19 after planting, +13 / +21 before rising, SD 23 %).
+    # stance 25 %.  Defaults toe_slide_pct_leg / toe_drag_pct_leg reproduce them (model: 0 /
+    # -16 after planting, +5 / +19 before rising, SD 24 %).
     "toe_velocity_detector_view_pct_ground": {"planted+0,+1": (-23, -15),
                                               "rise-2,-1": (13, 16), "stance_sd": 25},
     # formcheck's detectors on the real treadmill clip vs labels: (IC fr, TO fr, contact ms),
