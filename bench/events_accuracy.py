@@ -60,12 +60,59 @@ def main() -> None:
               f"{ct['bias']:+6.0f} ({ct['mae']:3.0f}) | {pct(s.strike_agreement):>6s} "
               f"{pct(s.side_agreement)}")
     print("(frames are video frames; contact ms is real time: bias (mean absolute error))")
+    sprint_figure(cache)
     try:
-        from synthetic_gait import bench_figures  # type: ignore[attr-defined]
+        # the figures need formcheck, which tests/synthetic_gait.py never imports: they live
+        # in the formcheck-side test module (which has the goals and the perturbation matrix)
+        from test_metrics_synthetic import bench_figures
     except ImportError:
         return
-    print("\nsynthetic runner (truth known by construction):")
+    print("\nsynthetic runner (truth known by construction; 30 fps perturbation matrix):")
     bench_figures()
+
+
+#: Published +/-1 frame, plus one frame for the detector (its own goal is <= 1 frame).
+SPRINT_TOL_FRAMES = 2.0
+
+
+def sprint_figure(cache: Path) -> None:
+    """sprint_start_pan.mp4 ships touchdown/take-off frames (labels.json event_frames_approx,
+    +/-1 frame; take-off first, then alternating: the right foot is lowest over frames 80-85
+    and up at 86, so 81 is a touchdown and 86 a take-off).  The clip fails the upright-body
+    gate, so the events stage is run on its landmarks as a side view.  Goal: every published
+    touchdown, and the take-off after it, found within SPRINT_TOL_FRAMES.  Prints PASS/FAIL."""
+    import json
+
+    import numpy as np
+    from event_labels import LABELS
+
+    from formcheck import events as events_mod
+    from formcheck import signals, view
+    from formcheck.pose import PoseSeries, extract
+
+    name = "sprint_start_pan.mp4"
+    path = LABELS.parent / name
+    f = cache / (name + ".npz")
+    if not f.exists() and not path.exists():
+        print(f"\n{name}: not available")
+        return
+    ps = PoseSeries.load(f) if f.exists() else extract(path, progress=False)
+    if not f.exists():
+        ps.save(f)
+    frames = [float(x) for x in json.loads(LABELS.read_text())[name]["event_frames_approx"]]
+    take_offs, touchdowns = frames[0::2], frames[1::2]
+    c = signals.clean(ps.t_s, ps.xy_px, ps.visibility, repair_identity=True)
+    ev = events_mod.detect(c, view.classify(c, view="side"))
+    fi = ps.frame_index.astype(float)
+    ic_f = np.interp(ev.ic_t_s, ps.t_s, fi)
+    to_f = np.interp(ev.to_t_s[np.isfinite(ev.to_t_s)], ps.t_s, fi)
+    hit_ic = [f for f in touchdowns if (np.abs(ic_f - f) <= SPRINT_TOL_FRAMES).any()]
+    late = [f for f in take_offs if f > touchdowns[0]]
+    hit_to = [f for f in late if (np.abs(to_f - f) <= SPRINT_TOL_FRAMES).any()]
+    ok = len(hit_ic) == len(touchdowns) and len(hit_to) == len(late)
+    print(f"\n{name}: published touchdowns found {len(hit_ic)}/{len(touchdowns)}, take-offs "
+          f"{len(hit_to)}/{len(late)} (within {SPRINT_TOL_FRAMES:.0f} frames): "
+          f"{'PASS' if ok else 'FAIL'}; detected IC frames {np.round(ic_f, 1).tolist()}")
 
 
 if __name__ == "__main__":

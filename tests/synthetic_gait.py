@@ -79,7 +79,16 @@ model's heel/foot_index trajectories around hand-labelled events (:data:`REAL_CL
   ~2 frames later);
 * landmark lag: every landmark trails the body with a first-order lag ``landmark_lag_s``
   (pose-model temporal smoothing); correlated noise (``noise_corr_s`` in time,
-  ``noise_foot_share`` across a foot's points); camera roll (``camera_roll_deg``).
+  ``noise_foot_share`` across a foot's points); camera roll (``camera_roll_deg``);
+* v2, horizontal motion (REAL_CLIP_EVIDENCE["profiles"]): foot jitter as measured in real
+  stance (``foot_jitter_pct_leg``, white, ``foot_jitter_share`` common to a foot's points;
+  on by default, so event rules that compare a velocity with its stance noise see real-sized
+  noise); the foot_index landmark's landing slide (``toe_slide_*``: ahead of the true foot
+  in the first ~35 ms after IC, then back faster than the ground, as the real toe point is at
+  IC+2..+3) and roll-off drag (``toe_drag_pct_leg``: it drifts forward relative to the ground
+  while the heel lifts, before the toe leaves).  The toe slide is zero at the true IC and over
+  by 110 ms, so the foot-strike angle at the true IC and its mid-stance reference are the
+  sole's.
 
 Overstride truth is measured on the anatomical heel point (the heel marker without settle,
 lag or noise), since the metric is defined on MediaPipe's heel; every other truth is on the
@@ -107,9 +116,12 @@ __all__ = [
     "generate",
     "pose_at",
     "true_foot_at",
+    "truth_at",
     "strike_class",
     "IDEAL",
     "REAL_CLIP_EVIDENCE",
+    "PROFILE_OFFSETS",
+    "landmark_profiles",
     "ErrorStats",
     "EventScore",
     "score_events",
@@ -179,7 +191,7 @@ _WALK_DEFAULTS = {
 #: Switches off every realism feature (landmarks on the sole's contact points, no hover, no
 #: lag, no landing settle, foot flat at 15 % of stance): the idealised runner of earlier
 #: versions, for exact-geometry self-checks.  ``GaitConfig(**IDEAL)``.
-IDEAL: dict[str, float] = {
+IDEAL: dict[str, object] = {
     "flat_end_frac": 0.15,
     "hover_pct_leg": 0.0,
     "hover_s": 0.0,
@@ -189,6 +201,9 @@ IDEAL: dict[str, float] = {
     "toe_marker_up_pct_leg": 0.0,
     "landmark_lag_s": 0.0,
     "landing_settle_pct_leg": 0.0,
+    "foot_jitter_pct_leg": (0.0, 0.0),
+    "toe_slide_pct_leg": 0.0,
+    "toe_drag_pct_leg": 0.0,
 }
 
 #: What MediaPipe's foot landmarks really do around hand-labelled events (the evidence the
@@ -220,6 +235,41 @@ REAL_CLIP_EVIDENCE: dict[str, object] = {
     "heel_above_toe_in_stance_pct_leg": 3.6,
     # formcheck's detector (threshold band, before issue #11) on the real clips vs labels
     "detector_contact_bias_ms": {"treadmill_side_30fps": -74, "outdoor_side_pace_segments": -53},
+    # ---- v2: horizontal motion and jitter (bench/real_foot_profiles.py on the same clip's raw
+    # landmarks, legs' labels repaired, 32 steps, near and far foot pooled, median over steps).
+    # Velocity = central difference in the running direction relative to the ground's (median
+    # of the stance foot over labelled IC+2..TO-2), in % of the ground's speed relative to the
+    # hip (belt speed, 2.70 leg/s): 0 = moving with the belt, +100 = standing still in the
+    # image.  Heights as above but pooled, above the lowest position over the labelled stance.
+    "profile_offsets": (-4, -3, -2, -1, 0, 1, 2, 3, 4),
+    "profiles": {  # (ankle, heel, foot_index) per offset
+        "h_ic": ((16.8, 17.5, 14.0), (12.2, 11.8, 15.9), (11.5, 10.0, 19.7), (10.3, 8.2, 21.3),
+                 (7.2, 5.4, 17.5), (4.8, 3.2, 10.5), (3.0, 2.3, 5.6), (0.2, 0.6, 1.3),
+                 (0.7, 2.0, 0.8)),
+        "v_ic": ((237, 252, 296), (230, 254, 258), (175, 189, 173), (96, 94, 95), (45, 30, 42),
+                 (21, 6, 3), (-10, -24, -17), (-10, -26, -49), (15, 8, -15)),
+        "h_to": ((2.2, 4.0, 0.8), (4.4, 6.1, 1.6), (7.5, 10.6, 2.5), (12.2, 16.6, 5.6),
+                 (19.1, 22.4, 12.2), (26.0, 34.1, 18.9), (30.5, 38.0, 20.2), (30.9, 41.2, 24.9),
+                 (30.4, 38.0, 23.8)),
+        "v_to": ((6, 3, 0), (4, -7, 0), (29, 25, 4), (46, 40, 13), (92, 91, 58), (133, 139, 98),
+                 (154, 166, 138), (194, 187, 166), (200, 191, 193)),
+    },
+    # stance jitter of the foot points (labelled IC+2..TO-3, % leg): second-difference estimate
+    # x 3.3-3.6 / y 1.5-2.5 (heel highest), white (linear-fit residual / second difference
+    # 1.03), 75-90 % correlated between a foot's points.  Defaults: white, x 3.5 / y 1.7.
+    "foot_jitter_2nd_diff_pct_leg": (3.5, 1.7),
+    # the toe landmark's velocity as the event detector sees it (signals.clean, np.gradient)
+    # relative to the stance median, % of ground speed, median over steps: at the first two
+    # frames after the toe is planted -23 / -15 (it comes back faster than the belt), at the
+    # two frames before it rises +13 / +16 (partial departure); robust SD over the planted
+    # stance 25 %.  Defaults toe_slide_pct_leg / toe_drag_pct_leg reproduce them (model: 0 /
+    # -16 after planting, +5 / +19 before rising, SD 24 %).
+    "toe_velocity_detector_view_pct_ground": {"planted+0,+1": (-23, -15),
+                                              "rise-2,-1": (13, 16), "stance_sd": 25},
+    # formcheck's detectors on the real treadmill clip vs labels: (IC fr, TO fr, contact ms),
+    # mean over steps; median in brackets (the means include 4-5 gross failures per clip)
+    "detector_bias_treadmill": {"old f92eb7b": (0.31, -1.92, -74), "old median": (0.39, -1.15, -62),
+                                "new 60ee690": (0.41, 0.37, -1), "new median": (0.31, 0.69, -8)},
 }
 
 
@@ -291,6 +341,21 @@ class GaitConfig:
     noise_corr_s: float = 0.0  # noise time constant (AR(1)); 0 = white
     noise_foot_share: float = 0.0  # share of noise variance common to a foot's 3 points
     camera_roll_deg: float = 0.0  # image rotated by this about its centre (+ = clockwise)
+    # jitter of each foot's ankle/heel/foot_index (image x and y std, % leg; AR(1) in time):
+    # fitted to the real treadmill clip's stance (REAL_CLIP_EVIDENCE["foot_jitter"])
+    foot_jitter_pct_leg: tuple[float, float] = (3.5, 1.7)
+    foot_jitter_share: float = 0.8  # share of that variance common to the foot's 3 points
+    foot_jitter_corr_s: float = 0.0  # AR(1) time constant of that jitter (s); 0 = white
+    # landing: the foot_index landmark drifts ahead of the true foot just after IC, then comes back
+    # faster than the ground once the forefoot is down (real: -23/-15 % of ground speed at the
+    # two frames after the toe is planted); roll-off: it drifts ahead before TO (real +13/+16 %
+    # two frames before the toe rises).  Peak offsets % leg; times s after IC / stance fraction
+    toe_slide_pct_leg: float = 8.0
+    toe_slide_start_s: float = 0.0
+    toe_slide_peak_s: float = 0.035
+    toe_slide_end_s: float = 0.11
+    toe_drag_pct_leg: float = 4.0
+    toe_drag_start: float = 0.6
 
     def __post_init__(self) -> None:
         defaults = _WALK_DEFAULTS if self.walking else _RUN_DEFAULTS
@@ -320,8 +385,12 @@ class GaitConfig:
             raise ValueError("vfr_jitter must lie in [0, 0.9)")
         if not 0.0 < self.flat_end_frac < 0.5:
             raise ValueError("flat_end_frac must lie in (0, 0.5)")
+        if not 0.0 <= self.foot_jitter_share <= 1.0 or min(self.foot_jitter_pct_leg) < 0:
+            raise ValueError("foot_jitter_pct_leg must be >= 0, foot_jitter_share in [0, 1]")
         if not 0.0 <= self.noise_foot_share <= 1.0:
             raise ValueError("noise_foot_share must lie in [0, 1]")
+        if not 0.0 <= self.toe_slide_start_s < self.toe_slide_peak_s < self.toe_slide_end_s:
+            raise ValueError("toe slide times must satisfy 0 <= start < peak < end")
         for name in ("hover_pct_leg", "hover_s", "landmark_lag_s", "noise_corr_s",
                      "landing_settle_pct_leg", "landing_settle_s"):
             if getattr(self, name) < 0:
@@ -683,6 +752,29 @@ class _Model:
         before = _smoothstep(1.0 - pre / ramp)
         return amp * np.maximum(after, before)
 
+    def toe_slide(self, side: str, t: np.ndarray) -> np.ndarray:
+        """Forward offset (px, runner frame) of the foot_index landmark beyond the rigid foot's:
+        landing slide (zero until ``toe_slide_start_s`` after IC, ``toe_slide_pct_leg`` at
+        ``toe_slide_peak_s``, zero again at ``toe_slide_end_s``) plus roll-off drag (0 until
+        ``toe_drag_start`` of stance, ``toe_drag_pct_leg`` at TO, fading over the first tenth
+        of swing).  Landmarks only; the truth is the true foot's."""
+        cfg = self.cfg
+        _, dt = self.ic_index(side, t)
+        out = np.zeros(len(t))
+        amp = cfg.toe_slide_pct_leg / 100.0 * self.leg
+        if amp:
+            d0, dp, de = cfg.toe_slide_start_s, cfg.toe_slide_peak_s, cfg.toe_slide_end_s
+            up = _smoothstep((dt - d0) / max(dp - d0, 1e-9))
+            down = 1.0 - _smoothstep((dt - dp) / max(de - dp, 1e-9))
+            out += amp * np.where(dt < dp, up, down)
+        drag = cfg.toe_drag_pct_leg / 100.0 * self.leg
+        if drag:
+            s = dt / self.tc[side]
+            s_sw = (dt - self.tc[side]) / (self.stride - self.tc[side])
+            rise = _smoothstep((s - cfg.toe_drag_start) / (1.0 - cfg.toe_drag_start))
+            out += drag * np.where(s < 1.0, rise, 1.0 - _smoothstep(s_sw / 0.1))
+        return out
+
     # ---- whole body
     def arm_phase(self, side: str, t: np.ndarray) -> np.ndarray:
         """0 at the arm's forward extreme (= IC of the opposite leg)."""
@@ -719,6 +811,7 @@ class _Model:
             toe = toe + _rot(self.toe_mk[0], self.toe_mk[1], ang)
             settle = np.column_stack([np.zeros(n), self.settle(side, t)])
             heel, toe, ankle = heel + settle, toe + settle, ankle + settle
+            toe = toe + np.column_stack([self.toe_slide(side, t), np.zeros(n)])
             hip_w = sgn * self.hip_w + sway
             foot_w = np.full(n, sgn * self.foot_w)
             knee_w = hip_w + (foot_w - hip_w) * self.thigh / self.leg
@@ -870,8 +963,72 @@ def _noise(t: np.ndarray, cfg: GaitConfig, rng: np.random.Generator) -> np.ndarr
     return w
 
 
+_JITTER_FPS = 30.0  # frame rate of the clips the foot jitter was measured on
+
+
+def _foot_jitter(t: np.ndarray, cfg: GaitConfig, leg: float, rng: np.random.Generator
+                 ) -> np.ndarray:
+    """Frame-to-frame jitter of the foot landmarks [T, 33, 2] (px): white in time, std
+    ``foot_jitter_pct_leg`` (x, y) % leg, ``foot_jitter_share`` of the variance common to a
+    foot's ankle, heel and foot_index (MediaPipe's foot jitters as a whole; REAL_CLIP_EVIDENCE).
+    Zero elsewhere and in the front view (not measured there)."""
+    out = np.zeros((len(t), 33, 2))
+    sx, sy = (p / 100.0 * leg for p in cfg.foot_jitter_pct_leg)
+    if (sx == 0 and sy == 0) or cfg.view != "side":  # measured on side views only
+        return out
+    # drawn at the frame rate it was measured at (30 fps) or the clip's, whichever is lower,
+    # and interpolated to the frames: a faster camera does not add jitter
+    rate = min(float(cfg.fps), _JITTER_FPS)
+    tg = float(t[0]) + np.arange(int(math.ceil((t[-1] - t[0]) * rate)) + 2) / rate
+    m = len(tg)
+    a, b = math.sqrt(1.0 - cfg.foot_jitter_share), math.sqrt(cfg.foot_jitter_share)
+    for idx in _FOOT_POINTS:
+        w = a * rng.standard_normal((m, 3, 2)) + b * rng.standard_normal((m, 1, 2))
+        if cfg.foot_jitter_corr_s > 0:
+            rho = math.exp(-1.0 / (cfg.foot_jitter_corr_s * rate))
+            for i in range(1, m):
+                w[i] = rho * w[i - 1] + math.sqrt(1.0 - rho * rho) * w[i]
+        if cfg.fps <= _JITTER_FPS:
+            wt = w[:len(t)]
+        else:
+            wt = np.stack([np.stack([np.interp(t, tg, w[:, k, d]) for d in (0, 1)], axis=-1)
+                           for k in range(3)], axis=1)
+        out[:, idx] = wt * np.array([sx, sy])
+    return out
+
+
 def _angle_deg(vu: np.ndarray, vv: np.ndarray) -> np.ndarray:
     return np.degrees(np.arctan2(vv, vu))
+
+
+def _true_angles(model: _Model, side: str, t: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Knee flexion, shank angle, sole angle (deg) and anatomical heel point (u, px) of the
+    true skeleton of ``side`` at times ``t`` (the truth definitions of the module docstring)."""
+    heel, toe, ankle, _ = model.foot(side, t)
+    hip = np.column_stack([np.zeros_like(t), model.hip_v(t)])
+    knee = _knee_ik(hip, ankle, model.thigh, model.shank)
+    v1, v2 = hip - knee, ankle - knee
+    cosk = np.sum(v1 * v2, axis=1) / (np.linalg.norm(v1, axis=1) * np.linalg.norm(v2, axis=1))
+    flex = 180.0 - np.degrees(np.arccos(np.clip(cosk, -1.0, 1.0)))
+    shank = np.degrees(np.arctan2(ankle[:, 0] - knee[:, 0], knee[:, 1] - ankle[:, 1]))
+    foot_ang = _angle_deg(toe[:, 0] - heel[:, 0], toe[:, 1] - heel[:, 1])
+    ang = np.radians(foot_ang)
+    # overstride is defined on the heel landmark, i.e. the anatomical heel point (the marker
+    # offset from the sole's rear edge; no settle, lag or noise)
+    heel_pt = heel[:, 0] + _rot(model.heel_mk[0], model.heel_mk[1], ang)[:, 0]
+    return flex, shank, foot_ang, heel_pt
+
+
+def truth_at(cfg: GaitConfig, side: str, t_s: np.ndarray | float) -> dict[str, np.ndarray]:
+    """The truth's angle definitions evaluated on the true skeleton of ``side`` at ANY
+    instants (e.g. formcheck's detected events): ``knee_flexion_deg``, ``shank_angle_deg``,
+    ``foot_angle_deg`` (sole vs ground, + = toe up) and ``overstride_pct_leg`` (anatomical
+    heel point ahead of the hip), each [N].  At the true IC these are the clip's truth."""
+    model = _model_for(cfg)
+    t = np.atleast_1d(np.asarray(t_s, dtype=float))
+    flex, shank, foot_ang, heel_u = _true_angles(model, side, t)
+    return {"knee_flexion_deg": flex, "shank_angle_deg": shank, "foot_angle_deg": foot_ang,
+            "overstride_pct_leg": heel_u / model.leg * 100.0}
 
 
 def _side_truth(model: _Model, side: str, ic: np.ndarray) -> SideTruth:
@@ -894,20 +1051,8 @@ def _side_truth(model: _Model, side: str, ic: np.ndarray) -> SideTruth:
             heel_lift_to_deg=None,
         )
 
-    def knee_metrics(t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        heel, toe, ankle, _ = model.foot(side, t)
-        hip = np.column_stack([np.zeros_like(t), model.hip_v(t)])
-        knee = _knee_ik(hip, ankle, model.thigh, model.shank)
-        v1, v2 = hip - knee, ankle - knee
-        cosk = np.sum(v1 * v2, axis=1) / (np.linalg.norm(v1, axis=1) * np.linalg.norm(v2, axis=1))
-        flex = 180.0 - np.degrees(np.arccos(np.clip(cosk, -1.0, 1.0)))
-        shank = np.degrees(np.arctan2(ankle[:, 0] - knee[:, 0], knee[:, 1] - ankle[:, 1]))
-        foot_ang = _angle_deg(toe[:, 0] - heel[:, 0], toe[:, 1] - heel[:, 1])
-        ang = np.radians(foot_ang)
-        # overstride is defined on the heel landmark, i.e. the anatomical heel point (the
-        # marker offset from the sole's rear edge; no settle, lag or noise)
-        heel_pt = heel[:, 0] + _rot(model.heel_mk[0], model.heel_mk[1], ang)[:, 0]
-        return flex, shank, foot_ang, heel_pt
+    def knee_metrics(t: np.ndarray) -> tuple[np.ndarray, ...]:
+        return _true_angles(model, side, t)
 
     flex_ic, shank_ic, foot_ic, heel_u = knee_metrics(ic)
     flex_ms, _, _, _ = knee_metrics(ic + 0.5 * tc)
@@ -949,8 +1094,8 @@ def generate(cfg: GaitConfig | None = None) -> SyntheticClip:
     """Generate a synthetic clip with known truth (see the module docstring)."""
     cfg = cfg or GaitConfig()
     model = _model_for(cfg)
-    rng_t, rng_drop, rng_swap, rng_noise, rng_vis = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(cfg.seed).spawn(5)
+    rng_t, rng_drop, rng_swap, rng_noise, rng_vis, rng_jit = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(cfg.seed).spawn(6)
     )
     t = _frame_times(cfg, rng_t)
     n = len(t)
@@ -980,7 +1125,7 @@ def generate(cfg: GaitConfig | None = None) -> SyntheticClip:
     perm = np.arange(33)
     perm[list(LEFT_IDX)], perm[list(RIGHT_IDX)] = RIGHT_IDX, LEFT_IDX
     lagged = _lag(clean, t, cfg.landmark_lag_s)
-    xy = lagged.copy()
+    xy = lagged + _foot_jitter(t, cfg, model.leg, rng_jit)
     xy[swapped] = lagged[swapped][:, perm]
     vis[swapped] = vis[swapped][:, perm]
     if cfg.noise_px > 0:
@@ -1205,3 +1350,56 @@ def score_events(
         n_extra=int((inside & ~used).sum()),
         side_agreement_pct=100.0 * float(np.mean(agree)) if agree else math.nan,
     )
+
+
+# --------------------------------------------------------------------------- landmark profiles
+
+#: Frames (relative to the labelled frame) at which :func:`landmark_profiles` samples.
+PROFILE_OFFSETS: tuple[int, ...] = (-4, -3, -2, -1, 0, 1, 2, 3, 4)
+_PROFILE_POINTS = ("ankle", "heel", "foot_index")
+
+
+def landmark_profiles(clip: SyntheticClip, xy: np.ndarray | None = None
+                      ) -> dict[str, np.ndarray]:
+    """The stance foot's landmark heights and horizontal velocities around each true IC / TO,
+    measured exactly as ``bench/real_foot_profiles.py`` measures real MediaPipe landmarks
+    around hand-labelled events (REAL_CLIP_EVIDENCE), median over steps.
+
+    The "labelled" frame is the first frame at or after the true event (the labels' "first
+    frame of contact" / "first frame the toe is clearly off").  At whole frames
+    :data:`PROFILE_OFFSETS` from it: height of ankle / heel / foot_index above that point's
+    lowest position over the labelled stance (% leg), and its horizontal velocity (central
+    difference, running direction) relative to the ground's, in % of the ground's speed
+    relative to the hip ((v - v_ground) / (v_hip - v_ground); v_ground = median velocity of
+    the three points over labelled IC+2 .. TO-2).  Side view, constant frame rate.
+
+    Returns ``{"h_ic", "v_ic", "h_to", "v_to"}``: each [len(PROFILE_OFFSETS), 3] (columns
+    ankle, heel, foot_index).
+    """
+    cfg, tr = clip.config, clip.truth
+    xy = clip.xy_px_model if xy is None else xy
+    fps = float(cfg.fps)
+    fwd = -1.0 if cfg.direction == "left" else 1.0
+    x_hip = fwd * 0.5 * (xy[:, _IDX["left_hip"], 0] + xy[:, _IDX["right_hip"], 0])
+    v_hip = np.gradient(x_hip)
+    offs = np.array(PROFILE_OFFSETS)
+    out: dict[str, list[np.ndarray]] = {"h_ic": [], "v_ic": [], "h_to": [], "v_to": []}
+    n = len(clip.t_s)
+    for side, idx in zip(_SIDES, _FOOT_POINTS, strict=True):
+        pts = xy[:, idx]  # [T, 3, 2] ankle, heel, foot_index
+        v = np.gradient(fwd * pts[..., 0], axis=0)
+        tc = tr.side[side].contact_time_ms / 1000.0
+        for t_ic in tr.ic_t_s[side]:
+            ic = math.ceil(t_ic * fps - 1e-9)
+            to = math.ceil((t_ic + tc) * fps - 1e-9)
+            if ic + offs[0] - 1 < 0 or to + offs[-1] + 1 >= n:
+                continue
+            mid = np.arange(ic + 2, to - 1)
+            vg = float(np.median(v[mid]))
+            speed = float(np.median(v_hip[mid])) - vg
+            low = pts[ic:to + 1, :, 1].max(axis=0)
+            for ev, k in ((ic, "ic"), (to, "to")):
+                rows = ev + offs
+                out["h_" + k].append((low[None, :] - pts[rows, :, 1]) / tr.leg_length_px * 100)
+                out["v_" + k].append((v[rows] - vg) / speed * 100.0)
+    return {k: np.median(np.array(val), axis=0) for k, val in out.items()}

@@ -16,10 +16,12 @@ try:
     from synthetic_gait import (
         IDEAL,
         LEFT_IDX,
+        PROFILE_OFFSETS,
         REAL_CLIP_EVIDENCE,
         RIGHT_IDX,
         GaitConfig,
         generate,
+        landmark_profiles,
         pose_at,
         score_events,
         strike_class,
@@ -29,10 +31,12 @@ except ImportError:  # tests/ imported as a package
     from tests.synthetic_gait import (
         IDEAL,
         LEFT_IDX,
+        PROFILE_OFFSETS,
         REAL_CLIP_EVIDENCE,
         RIGHT_IDX,
         GaitConfig,
         generate,
+        landmark_profiles,
         pose_at,
         score_events,
         strike_class,
@@ -540,7 +544,7 @@ def test_correlated_noise() -> None:
     """AR(1) noise: lag-1 autocorrelation exp(-dt/tau); a foot's points share the configured
     part of the variance; the std stays ``noise_px``."""
     cfg = GaitConfig(noise_px=2.0, noise_corr_s=0.05, noise_foot_share=0.6, duration_s=30,
-                     landmark_lag_s=0.0, seed=4)  # fmt: skip
+                     landmark_lag_s=0.0, foot_jitter_pct_leg=(0.0, 0.0), seed=4)  # fmt: skip
     clip = generate(cfg)
     e = clip.xy_px - clip.xy_px_clean
     assert np.std(e) == pytest.approx(2.0, rel=0.1)
@@ -549,6 +553,27 @@ def test_correlated_noise() -> None:
     assert r1 == pytest.approx(np.exp(-(1 / 30) / 0.05), abs=0.05)
     assert np.corrcoef(e[:, L_HEEL, 1], e[:, L_TOE, 1])[0, 1] == pytest.approx(0.6, abs=0.07)
     assert abs(np.corrcoef(e[:, L_HEEL, 1], e[:, R_TOE, 1])[0, 1]) < 0.07
+
+
+def test_foot_jitter() -> None:
+    """Foot jitter: only the ankle/heel/foot_index move; std per axis as configured (% leg);
+    AR(1) lag-1 autocorrelation exp(-dt/tau); a foot's points share the configured variance;
+    the two feet are independent."""
+    cfg = GaitConfig(duration_s=60, seed=2, foot_jitter_pct_leg=(6.0, 1.8),
+                     foot_jitter_corr_s=0.06, foot_jitter_share=0.8)
+    clip = generate(cfg)
+    e = clip.xy_px - clip.xy_px_model
+    leg = clip.truth.leg_length_px
+    others = [i for i in range(33) if i not in (27, 28, 29, 30, 31, 32)]
+    assert np.abs(e[:, others]).max() == 0.0
+    assert np.std(e[:, L_HEEL, 0]) / leg * 100 == pytest.approx(6.0, rel=0.1)
+    assert np.std(e[:, L_HEEL, 1]) / leg * 100 == pytest.approx(1.8, rel=0.1)
+    x = e[:, L_HEEL, 0]
+    assert np.corrcoef(x[1:], x[:-1])[0, 1] == pytest.approx(np.exp(-(1 / 30) / 0.06), abs=0.05)
+    assert np.corrcoef(e[:, L_HEEL, 0], e[:, L_TOE, 0])[0, 1] == pytest.approx(0.8, abs=0.07)
+    assert abs(np.corrcoef(e[:, L_HEEL, 0], e[:, R_TOE, 0])[0, 1]) < 0.07
+    assert np.abs(generate(GaitConfig(**IDEAL)).xy_px
+                  - generate(GaitConfig(**IDEAL)).xy_px_model).max() == 0.0
 
 
 @pytest.mark.parametrize("roll", [-3.0, 3.0])
@@ -595,3 +620,50 @@ def test_score_events_reports_signed_errors() -> None:
     sc3 = score_events(late, det_to, tr, 30.0, side=np.where(sides == "L", "R", "L"))
     assert 40.0 < sc3.ic.within_1_frame_pct < 60.0 and sc3.ic.p95_ms == pytest.approx(60.0)
     assert sc3.side_agreement_pct == 0.0
+
+
+#: Pointwise tolerances of the v2 realism check: heights % leg (as above), velocities % of the
+#: ground speed (the real per-frame velocity jitter is ~34 % of it, so a median over ~30 steps
+#: is good to ~8 %; the real near/far medians differ by up to ~25 %).
+VELOCITY_TOL_PCT_GROUND = 30.0
+#: (profile, offsets, point columns) compared with the real clip: the frames that decide a
+#: height or velocity event rule.  Not compared (known misfits, docs/validation_synthetic.md):
+#: swing speed before IC-1 (real +250 % at IC-4..-3, model ~+170 %), the foot_index height
+#: at IC (real 17-21 % leg, model ~9-12), the heel's fast departure after TO (+139 % at TO+1,
+#: model ~+95 %) and the post-IC backward overshoot at IC+2..+3 beyond IC+2.
+_CHECKS = (("h_ic", (-2, -1, 0, 1, 2), (0, 1)), ("v_ic", (-1, 0, 1, 2), (0, 1)),
+           ("h_to", (-2, -1, 0, 1), (2,)), ("h_to", (-2, -1, 0), (1,)),
+           ("v_to", (-2, -1, 0, 1, 2), (2,)), ("v_to", (-2, -1, 0), (0, 1)))
+
+
+def _v2_misfit(cfg: GaitConfig) -> tuple[float, float, list[str]]:
+    """Largest height (% leg) and velocity (% ground) misfits against the real medians, with
+    the landmarks as formcheck gets them (jitter included; 60 s for stable medians)."""
+    clip = generate(cfg)
+    p = landmark_profiles(clip, clip.xy_px)
+    ev = REAL_CLIP_EVIDENCE
+    offs = list(ev["profile_offsets"])  # type: ignore[call-overload]
+    assert offs == list(PROFILE_OFFSETS)
+    real = {k: np.array(v, float) for k, v in ev["profiles"].items()}  # type: ignore[attr-defined]
+    worst = {"h": 0.0, "v": 0.0}
+    where = []
+    for key, at, cols in _CHECKS:
+        rows = [offs.index(o) for o in at]
+        d = np.abs(p[key][np.ix_(rows, cols)] - real[key][np.ix_(rows, cols)])
+        worst[key[0]] = max(worst[key[0]], float(d.max()))
+        where.append(f"{key}{cols}: model {np.round(p[key][np.ix_(rows, cols)].T, 1).tolist()}"
+                     f" real {real[key][np.ix_(rows, cols)].T.tolist()}")
+    return worst["h"], worst["v"], where
+
+
+def test_default_runner_heights_and_horizontal_velocities_match_real_mediapipe() -> None:
+    """v2 realism: around labelled IC and TO the default runner's landmark heights and
+    horizontal velocities relative to the ground (REAL_CLIP_EVIDENCE["profiles"], measured
+    on the real treadmill clip by bench/real_foot_profiles.py) are within PROFILE_TOL_PCT_LEG
+    and VELOCITY_TOL_PCT_GROUND of the real medians at the frames that decide an event: the
+    heel reaching ground velocity around IC, the toe still moving with the belt one frame
+    before TO and leaving over the next two.  The idealised runner is far off (can fail)."""
+    h, v, where = _v2_misfit(GaitConfig(fps=30, duration_s=60))
+    assert h <= PROFILE_TOL_PCT_LEG and v <= VELOCITY_TOL_PCT_GROUND, "\n".join(where)
+    h0, v0, _ = _v2_misfit(ideal(fps=30, duration_s=60))
+    assert h0 > PROFILE_TOL_PCT_LEG or v0 > VELOCITY_TOL_PCT_GROUND, (h0, v0)
