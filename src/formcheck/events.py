@@ -287,10 +287,10 @@ def _refine(t: np.ndarray, heel_y: np.ndarray, toe_y: np.ndarray, p: int, period
     at which the toe, the last part to leave, rises above its ground level minus ``tol`` and
     stays up; the toe's ground level is re-read over the late stance (the foot drifts in image
     y as it travels back).  In side views (``toe_x``/``heel_x`` given: image px in the running
-    direction) both events also need the foot to move with the ground
-    (:func:`_moving_with_ground_from`, :func:`_still_moving_with_ground`), as the labels of
-    real clips define them.  Interpolated between samples.  Returns (t_ic, found, i_ic, t_to,
-    ground_y).
+    direction) these height-based instants only locate the stance: the events themselves are
+    where the foot starts and stops moving with the ground (:func:`_velocity_ic`,
+    :func:`_velocity_to`), as the labels of real clips define them.  Interpolated between
+    samples.  Returns (t_ic, found, i_ic, t_to, ground_y).
     """
     n = heel_y.size
     a0 = p if sagittal else p + int(0.2 * period)
@@ -317,11 +317,9 @@ def _refine(t: np.ndarray, heel_y: np.ndarray, toe_y: np.ndarray, p: int, period
                     break
                 if toe_y[i] < g_late - tol and _sustained(toe_y, i, m, g_late - tol, False):
                     t_to = _crossing(t, -toe_y, i, -(g_late - tol))
-                    if toe_x is not None:
-                        t_to = _still_moving_with_ground(t, toe_x, planted, i, end, t_to)
-                    if heel_x is not None and toe_x is not None:
-                        t_ic = _moving_with_ground_from(t, heel_x, toe_x, lo, planted, i, m,
-                                                        t_ic)
+                    if toe_x is not None and heel_x is not None:
+                        t_to = _velocity_to(t, heel_x, toe_x, planted, i, period, t_to)
+                        t_ic = _velocity_ic(t, heel_x, toe_x, lo, planted, i, period, t_ic)
                     break
     ground = float(np.nanmax([c[2] for c in cands if np.isfinite(c[2])]))
     return t_ic, True, i_ic, t_to, ground
@@ -340,60 +338,81 @@ def _ground_velocity(x_series: tuple[np.ndarray, ...], a: int, b: int
     return vg, 1.4826 * float(np.median(np.abs(st - vg)))
 
 
-def _moving_with_ground_from(t: np.ndarray, heel_x: np.ndarray, toe_x: np.ndarray, lo: int,
-                             planted: int, i_up: int, m: int, t_ic: float) -> float:
-    """Initial contact no earlier than the foot moves with the ground.
-
-    The labels of every real clip define contact by two cues together: the foot is down at its
-    stance height *and* it travels with the ground (backwards with the belt, or with the
-    scenery).  A landing foot first comes down while still swinging forward (the "hover" of
-    the slowed lab clip's notes), so height alone reads contact early on some steps.  This is
-    the first instant from ``lo`` at which the heel's forward velocity falls to within
-    ``toe_velocity_n_sigma`` robust standard deviations of the ground's
-    (:func:`_ground_velocity` over the stance ``planted``..``i_up``) and stays there for ``m``
-    samples; returns the later of ``t_ic`` and that instant.
-    """
+def _relative_velocity(heel_x: np.ndarray, toe_x: np.ndarray, x: np.ndarray, planted: int,
+                       i_up: int) -> np.ndarray | None:
+    """Horizontal velocity of foot point ``x`` relative to the ground under the stance foot
+    (image px per sample, + = forward); None if the stance is not seen.  The ground's velocity
+    is the median of the heel's and toe's velocities over the stance [planted, i_up)
+    (:func:`_ground_velocity`): belt speed on a treadmill, zero overground with a static
+    camera, the scenery's when the camera pans."""
     gv = _ground_velocity((heel_x, toe_x), planted, i_up)
-    if gv is None:
+    return None if gv is None else np.gradient(x) - gv[0]
+
+
+def _ground_speed_share() -> float:
+    return float(settings()["events"]["ground_speed_share"])
+
+
+def _velocity_ic(t: np.ndarray, heel_x: np.ndarray, toe_x: np.ndarray, lo: int, planted: int,
+                 i_up: int, period: float, t_ic: float) -> float:
+    """Initial contact: the instant the landing heel starts to move with the ground.
+
+    All three labelled real clips define contact as the foot arriving *and* travelling with
+    the ground (backwards with the belt, or with the scenery), and a foot on the ground moves
+    with it: so the heel's forward speed relative to the ground, large in swing, falls to
+    about zero at contact (foot-velocity event detection: Fellin et al. 2010; Handsaker et al.
+    2016; O'Connor et al. 2007 for walking).  IC is where that relative speed, going back in
+    time from the planted stance, last exceeds ``ground_speed_share`` of its swing peak
+    (the preceding 0.3 step), interpolated between samples.  Unlike a height band it needs no
+    ground level, and the image's foot landmarks, which settle onto the ground a frame or
+    two after the foot does, bias it less (synthetic runner: IC within a few ms of the true
+    contact; docs/validation.md).  Falls back to ``t_ic`` (the height rule) if the velocity
+    is not seen.
+    """
+    v = _relative_velocity(heel_x, toe_x, heel_x, planted, i_up)
+    if v is None:
         return t_ic
-    vg, sd = gv
-    thr = vg + settings()["events"]["toe_velocity_n_sigma"] * max(sd, 1e-6)
-    v = np.gradient(heel_x)
-    for j in range(lo, i_up):
-        if np.isfinite(v[j]) and v[j] <= thr and _sustained(-v, j, m, -thr, True):
-            return max(t_ic, _crossing(t, -v, j, -thr))
+    a = max(0, lo - int(0.3 * period))
+    seg = v[a:planted + 1]
+    if not np.isfinite(seg).any() or np.nanmax(seg) <= 0:
+        return t_ic
+    thr = _ground_speed_share() * float(np.nanmax(seg))
+    for j in range(planted, a, -1):
+        if not np.isfinite(v[j - 1]):
+            return t_ic
+        if v[j - 1] > thr:
+            return _crossing(t, -v, j, -thr)
     return t_ic
 
 
-def _still_moving_with_ground(t: np.ndarray, x: np.ndarray, planted: int, i_up: int,
-                              end: int, t_up: float) -> float:
-    """Toe-off no earlier than the toe stops moving with the ground.
+def _velocity_to(t: np.ndarray, heel_x: np.ndarray, toe_x: np.ndarray, planted: int,
+                 i_up: int, period: float, t_to: float) -> float:
+    """Toe-off: the instant the toe stops moving with the ground.
 
     As the foot rolls off, the heel rises and the foot pivots about the toe tip, which stays
-    on the ground and moves with it (backwards at belt speed on a treadmill, not at all
-    overground with a static camera, with the scenery when the camera pans).  MediaPipe's toe
-    point is not exactly at the tip, so it rises with the pivoting foot before the toe leaves:
-    rising alone reads toe-off early (by about a frame at 30 fps on every labelled clip).  A
-    point near the pivot moves mostly upward as it rotates, so its horizontal velocity keeps
-    the ground's until the toe is off.  The ground's velocity is the median of the toe's
-    horizontal velocity (``x``: image px in the running direction) over the stance from
-    ``planted`` to the rise at ``i_up``; toe-off is when the toe's forward velocity first
-    exceeds it by ``toe_velocity_n_sigma`` robust standard deviations of that stance velocity
-    (Fellin et al. 2010 and Handsaker et al. 2016 detect events from foot velocity).
-    Returns the later of ``t_up`` and that instant.
+    on the ground and moves with it; MediaPipe's toe point is not exactly at the tip, so it
+    rises with the pivoting foot before the toe leaves, and "toe above the ground" read
+    toe-off about a frame early on every labelled clip.  A point near the pivot moves mostly
+    upward while the foot rotates and keeps the ground's horizontal velocity until the toe is
+    off.  TO is the first instant after mid-stance at which the toe's forward speed relative
+    to the ground exceeds ``ground_speed_share`` of its following swing peak (the same rule as
+    :func:`_velocity_ic`, mirrored).  ``i_up`` is where the toe rose (height rule); falls back
+    to ``t_to`` if the velocity is not seen.
     """
-    gv = _ground_velocity((x,), planted, i_up)
-    if gv is None:
-        return t_up
-    vg, sd = gv
-    v = np.gradient(x)
-    thr = vg + settings()["events"]["toe_velocity_n_sigma"] * max(sd, 1e-6)
-    for j in range(max(planted, i_up - 1), end):
+    v = _relative_velocity(heel_x, toe_x, toe_x, planted, i_up)
+    if v is None:
+        return t_to
+    b = min(v.size, i_up + int(0.6 * period))
+    seg = v[i_up:b]
+    if not np.isfinite(seg).any() or np.nanmax(seg) <= 0:
+        return t_to
+    thr = _ground_speed_share() * float(np.nanmax(seg))
+    for j in range((planted + i_up) // 2, b):
         if not np.isfinite(v[j]):
-            return t_up
+            return t_to
         if v[j] > thr:
-            return max(t_up, _crossing(t, v, j, thr))
-    return t_up
+            return _crossing(t, v, j, thr)
+    return t_to
 
 
 def _track_stance(xy: np.ndarray, p: int, chain: str, lo: int, hi: int) -> np.ndarray:

@@ -139,13 +139,21 @@ def _summary(id_: str, values: np.ndarray, foot: np.ndarray, t: np.ndarray,
     )
 
 
-def _asym(values: np.ndarray, foot: np.ndarray) -> tuple[float, int]:
+def _asym(values: np.ndarray, foot: np.ndarray) -> tuple[float, int, float]:
+    """Left/right asymmetry |L - R| / mean x 100 of the per-side medians, the fewer steps of
+    the two sides, and the asymmetry that per-step scatter alone produces (%): twice the
+    standard error of the difference of the medians (SE of a median ~ 1.2533 sigma / sqrt(n),
+    sigma from 1.4826 x MAD)."""
     ok = np.isfinite(values)
     lv, rv = values[ok & (foot == "L")], values[ok & (foot == "R")]
     if lv.size == 0 or rv.size == 0:
-        return float("nan"), 0
+        return float("nan"), 0, float("nan")
     a, b = float(np.median(lv)), float(np.median(rv))
-    return 100.0 * abs(a - b) / ((a + b) / 2), int(min(lv.size, rv.size))
+    se = [1.2533 * 1.4826 * float(np.median(np.abs(v - np.median(v)))) / np.sqrt(v.size)
+          for v in (lv, rv)]
+    mean = (a + b) / 2
+    noise = 100.0 * 2.0 * float(np.hypot(*se)) / mean
+    return 100.0 * abs(a - b) / mean, int(min(lv.size, rv.size)), noise
 
 
 def _drop_implausible(vals: dict[str, np.ndarray], ranges: dict[str, list[float]]
@@ -359,7 +367,7 @@ def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | N
     for sid, src in (("step_time_asymmetry_pct", "step_time_ms"),
                      ("contact_time_asymmetry_pct", "contact_time_ms")):
         base = summaries[src]
-        a, nmin = _asym(vals[src], ev.foot)
+        a, nmin, noise = _asym(vals[src], ev.foot)
         if not ident_ok and base.usable:
             summaries[sid] = not_measurable(sid, UNITS[sid], ident_reason)
         elif not base.usable or not np.isfinite(a) or nmin < n_any // 2:
@@ -369,6 +377,9 @@ def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | N
             reasons = [base.reason] if base.reason else []
             if nmin < per_side:
                 reasons.append(f"only {nmin} steps on one side (want {per_side} per side)")
+            if np.isfinite(noise) and a < noise:
+                reasons.append(f"within what the step-to-step scatter alone gives "
+                               f"({noise:.1f} %)")
             summaries[sid] = MetricSummary(
                 id=sid, value=a, unit=UNITS[sid],
                 status=Status.LOW_CONFIDENCE if reasons else Status.MEASURED,
