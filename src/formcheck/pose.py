@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.lib import format as npformat
@@ -32,6 +33,9 @@ from numpy.lib import format as npformat
 from formcheck.errors import ModelError, OutputWriteError
 from formcheck.landmarks import N_LANDMARKS, NAMES
 from formcheck.video import Frame, VideoInfo, iter_frames, probe
+
+if TYPE_CHECKING:
+    from formcheck.pose_parallel import PosePool
 
 #: Longest side (px) of the frames handed to the model: larger frames are scaled down (by
 #: FFmpeg's swscale, from the decoded YUV, so no full-size RGB copy is ever made); None = the
@@ -462,6 +466,8 @@ def extract(
     num_poses: int = 1,
     progress: bool | None = None,
     on_frame: Callable[[Frame, np.ndarray | None], None] | None = None,
+    jobs: int | None = 1,
+    pool: PosePool | None = None,
 ) -> PoseSeries:
     """Run the pose model over every frame of a video.
 
@@ -473,12 +479,31 @@ def extract(
         num_poses: how many people the model may return per frame; with more than one the
             person who stays in view longest is followed (see :func:`_longest_track`).
         progress: show a progress bar (default: when stderr is a terminal).
-        on_frame: optional callback per frame (frame, xy_px [33,2] or None).
+        on_frame: optional callback per frame (frame, xy_px [33,2] or None); runs the clip
+            in one pass.
+        jobs: worker processes for the clip (None = the usable cores); above 1, clips long
+            enough are cut into time segments run in parallel and joined at seams
+            (:mod:`formcheck.pose_parallel`).
+        pool: worker processes already started (:class:`formcheck.pose_parallel.PosePool`),
+            to hide their start-up; None = started here when needed.
 
     Returns:
         PoseSeries for the clip.
     """
     info = probe(path, slowmo=slowmo)
+    if on_frame is None and (pool is not None or jobs is None or jobs > 1):
+        from formcheck import pose_parallel
+        from formcheck.video import timeline
+
+        n = pool.n_workers if pool is not None else pose_parallel.resolve_jobs(jobs)
+        tl = timeline(path) if n > 1 else None
+        if tl is not None:
+            res = pose_parallel.extract_parallel(path, info, tl, n, model_path=model_path,
+                                                 num_poses=num_poses,
+                                                 model_side_px=model_side_px, pool=pool,
+                                                 progress=progress)
+            if res is not None:
+                return res[0]  # type: ignore[return-value]
     return extract_frames(iter_frames(path, slowmo=slowmo, max_side_px=model_side_px), info,
                           model_path=model_path, num_poses=num_poses, progress=progress,
                           on_frame=on_frame)
@@ -660,19 +685,32 @@ def extract_frames(
         for i, (c, k) in enumerate(zip(cands, choice, strict=True)):
             data[i] = np.nan if k is None else np.concatenate([c[k][0], c[k][1]], axis=1)
         del cands
+    return series_from_rows(data, np.frombuffer(rows.t_s, dtype=np.float64).copy(),
+                            np.frombuffer(rows.index, dtype=np.int32).copy(),
+                            np.frombuffer(rows.n_people, dtype=np.int16).copy(), info,
+                            model_path)
+
+
+def series_from_rows(data: np.ndarray, t_s: np.ndarray, frame_index: np.ndarray,
+                     n_people: np.ndarray, info: VideoInfo,
+                     model_path: str | os.PathLike[str] | None) -> PoseSeries:
+    """A :class:`PoseSeries` from the chosen person's rows, [T, 33, 8] float32: normalised
+    x, y, z, visibility, presence, then world x, y, z (m); NaN where nobody was chosen.
+    ``data`` is consumed (its memory may be reused)."""
+    W, H = info.width_px, info.height_px
     xy = data[:, :, :2] * np.array([W, H], dtype=np.float32)  # normalised -> pixels
     z, vis, pres = (np.ascontiguousarray(data[:, :, k]) for k in (2, 3, 4))
     world = np.ascontiguousarray(data[:, :, 5:])
     del data
     return PoseSeries(
-        t_s=np.frombuffer(rows.t_s, dtype=np.float64).copy(),
-        frame_index=np.frombuffer(rows.index, dtype=np.int32).copy(),
+        t_s=t_s,
+        frame_index=frame_index,
         xy_px=xy,
         z=z,
         visibility=vis,
         presence=pres,
         world_m=world,
-        n_people=np.frombuffer(rows.n_people, dtype=np.int16).copy(),
+        n_people=n_people,
         width_px=W,
         height_px=H,
         nominal_fps=info.nominal_fps,

@@ -460,3 +460,127 @@ class VideoWriter:
         except Exception:  # noqa: BLE001 - already failing; the original error matters
             pass
         self.path.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Every frame's presentation timestamp, read from the container's packets (no decoding).
+
+    Attributes:
+        pts: [T] int64 presentation timestamps in ``time_base`` units, presentation order.
+        time_base: seconds per ``pts`` unit.
+        video_t_s: [T] video time of each frame (s from the first frame), computed exactly as
+            :func:`iter_frames` does, so frame ``i`` of a decode is ``pts[i]`` / ``video_t_s[i]``.
+        keyframe_pts: sorted PTS of the keyframes (where decoding can start).
+    """
+
+    pts: np.ndarray
+    time_base: Fraction
+    video_t_s: np.ndarray
+    keyframe_pts: np.ndarray
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.pts.shape[0])
+
+    def keyframe_at_or_before(self, pts: int) -> int:
+        """PTS of the last keyframe at or before ``pts`` (the first frame's if none)."""
+        k = int(np.searchsorted(self.keyframe_pts, pts, side="right")) - 1
+        return int(self.keyframe_pts[k]) if k >= 0 else int(self.pts[0])
+
+
+def timeline(path: str | os.PathLike[str]) -> Timeline | None:
+    """Read the frame timestamps of ``path`` from its packets (milliseconds for a clip).
+
+    Returns None when the stream is not one whose frames can be decoded in independent time
+    segments with exact, known timestamps: a packet without PTS, two frames with the same
+    PTS, a gap longer than :data:`MAX_FRAME_GAP_S` (which :func:`iter_frames` repairs), no
+    keyframe at the start, or packets the demuxer marks to discard (edit lists).  Callers
+    then decode the clip in one pass.
+    """
+    p = Path(path)
+    container = _open(p)
+    try:
+        stream = container.streams.video[0]
+        tb = stream.time_base
+        if tb is None:
+            return None
+        pts: list[int] = []
+        keys: list[int] = []
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0 and packet.pts is None:
+                    continue  # the demuxer's end-of-stream flush packet
+                if packet.pts is None or packet.is_discard or packet.is_corrupt:
+                    return None
+                pts.append(int(packet.pts))
+                if packet.is_keyframe:
+                    keys.append(int(packet.pts))
+        except av.error.FFmpegError:
+            return None
+    finally:
+        container.close()
+    if len(pts) < 2:
+        return None
+    order = np.sort(np.asarray(pts, dtype=np.int64))
+    if np.any(np.diff(order) <= 0) or not keys or min(keys) != order[0]:
+        return None
+    t0 = float(int(order[0]) * tb)
+    vt = np.array([float(int(q) * tb) - t0 for q in order])  # iter_frames' arithmetic
+    if np.any(np.diff(vt) > MAX_FRAME_GAP_S) or np.any(np.diff(vt) <= 0):
+        return None
+    return Timeline(pts=order, time_base=tb, video_t_s=vt,
+                    keyframe_pts=np.array(sorted(keys), dtype=np.int64))
+
+
+def scaled_size(width: int, height: int, max_side_px: int | None) -> tuple[int, int]:
+    """(w, h) of a decoded (not yet rotated) frame scaled so its longer side is at most
+    ``max_side_px`` (None = unchanged), as :func:`iter_frames` scales."""
+    if max_side_px is not None and max(width, height) > max_side_px:
+        s = max_side_px / max(width, height)
+        return max(2, int(round(width * s))), max(2, int(round(height * s)))
+    return width, height
+
+
+def iter_segment(
+    path: str | os.PathLike[str],
+    start_pts: int,
+    end_pts: int | None,
+    rotation_deg: int,
+    max_side_px: int | None = None,
+    seek: bool = True,
+    pix_fmt: str = "rgb24",
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Decode the frames with ``start_pts <= pts < end_pts`` (``end_pts`` None = to the end).
+
+    Seeks to the last keyframe at or before ``start_pts`` (``seek=False`` decodes from the
+    start) and discards the frames before it without converting them.  Frames are upright
+    (``rotation_deg``, counter-clockwise) and scaled like :func:`iter_frames` scales them.
+
+    Yields:
+        (pts in the stream's time base, image [H, W, 3] uint8 in ``pix_fmt``).
+    """
+    p = Path(path)
+    container = _open(p)
+    try:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        if seek:
+            container.seek(int(start_pts), stream=stream, backward=True, any_frame=False)
+        size: tuple[int, int] | None = None
+        for frame in _decoded(container, stream, p):
+            if frame.pts is None:
+                raise CorruptVideoError("a frame without a timestamp in a segment decode", p)
+            if frame.pts < start_pts:
+                continue
+            if end_pts is not None and frame.pts >= end_pts:
+                break
+            if size is None:
+                size = scaled_size(frame.width, frame.height, max_side_px)
+            if (frame.width, frame.height) != size:
+                img = frame.to_ndarray(format=pix_fmt, width=size[0], height=size[1])
+            else:
+                img = frame.to_ndarray(format=pix_fmt)
+            yield int(frame.pts), _upright(img, rotation_deg)
+    finally:
+        container.close()
