@@ -113,6 +113,9 @@ class Job:
         error: a manifest problem found while planning (the recording then fails with it).
         sha256: the input's content hash when the planner computed it (None = not yet).
         force: redo even when the stamp matches.
+        clip_jobs: worker processes for this one recording's pose model and video (the
+            batch gives the cores to the recordings first; a batch of fewer recordings than
+            cores splits each recording in time segments, see formcheck.pose_parallel).
     """
 
     index: int
@@ -128,6 +131,7 @@ class Job:
     settings_key: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     sha256: str | None = None
+    clip_jobs: int = 1
     force: bool = False
 
 
@@ -503,7 +507,7 @@ def run_recording(job: Job) -> Outcome:
         from formcheck.report.writer import OutputOptions, write_outputs
         from formcheck.video import probe
 
-        opts = Options(**job.options)
+        opts = replace(Options(**job.options), jobs=job.clip_jobs)
         info = probe(job.src, slowmo=opts.slowmo)
         pose = run_pose(job.src, opts, progress=False)
         analysis = replace(analyze_pose(pose, opts), source=job.src)
@@ -868,6 +872,9 @@ def _run_planned(job_list: list[Job], label_cols: list[str], rule_ids: list[str]
                 run_dask(todo, client, done)
             elif todo:
                 n = jobs or _cpu_count()
+                if len(todo) < n:  # spare cores: each recording gets a share of them
+                    share = n // len(todo)
+                    todo = [Job(**{**asdict(j), "clip_jobs": share}) for j in todo]
                 run_local(todo, max(1, min(n, len(todo))), done, threads=threads)
         finally:
             bar.close()

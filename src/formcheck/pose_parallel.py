@@ -125,7 +125,7 @@ def plan_segments(tl: Timeline, n_workers: int, overlap_s: float = OVERLAP_S,
     if n == 1 or T < 2 * n:
         return whole
     fps = (T - 1) / dur if dur > 0 else 30.0
-    ov = max(1, int(round(overlap_s * fps)))
+    ov = max(0, int(round(overlap_s * fps)))
     key_idx = np.searchsorted(tl.pts, tl.keyframe_pts)
 
     def starts(s: int) -> tuple[int, int]:

@@ -380,6 +380,7 @@ class VideoWriter:
         preset: x264 speed preset (``bench/annotate_speed.py`` measures the cost).
         keyframe_s: longest interval between keyframes (s, video time), so players can seek
             quickly.
+        x264_params: extra libx264 options (``key=value:key=value``), e.g. ``bframes=0``.
     """
 
     #: Codec side-data values (FFmpeg's AVColorSpace / AVColorRange enums).
@@ -387,7 +388,8 @@ class VideoWriter:
     _COLOR_RANGE_MPEG = 1
 
     def __init__(self, path: str | os.PathLike[str], width: int, height: int, fps: float,
-                 crf: int = 23, preset: str = "veryfast", keyframe_s: float = 2.0) -> None:
+                 crf: int = 23, preset: str = "veryfast", keyframe_s: float = 2.0,
+                 x264_params: str | None = None) -> None:
         self.path = Path(path)
         self.width = int(width) - int(width) % 2
         self.height = int(height) - int(height) % 2
@@ -407,7 +409,8 @@ class VideoWriter:
             cc.colorspace = self._COLORSPACE_SMPTE170M
             cc.color_range = self._COLOR_RANGE_MPEG
             cc.gop_size = max(1, int(round(float(rate) * keyframe_s)))
-            self.stream.options = {"crf": str(crf), "preset": preset}
+            self.stream.options = {"crf": str(crf), "preset": preset,
+                                   **({"x264-params": x264_params} if x264_params else {})}
         except BaseException:
             self.container.close()
             raise
@@ -584,3 +587,43 @@ def iter_segment(
             yield int(frame.pts), _upright(img, rotation_deg)
     finally:
         container.close()
+
+
+def concat_mp4(parts: list[Path], out: str | os.PathLike[str]) -> int:
+    """Join MP4 files holding consecutive pieces of one H.264 stream into ``out`` (stream
+    copy, no re-encoding; ``moov`` at the front), keeping every packet's timestamps.
+
+    The pieces must have been encoded with the same settings and size (so the same
+    SPS/PPS), start with a keyframe, carry absolute timestamps and have no B-frames (so
+    decode times increase across the joins).  Returns the number of packets written.
+
+    Raises:
+        ValueError: when the pieces' streams differ (size or codec headers).
+    """
+    inputs = [av.open(str(p), mode="r") for p in parts]
+    try:
+        first = inputs[0].streams.video[0]
+        for c in inputs[1:]:
+            s = c.streams.video[0]
+            if (s.codec_context.extradata != first.codec_context.extradata
+                    or s.width != first.width or s.height != first.height):
+                raise ValueError("the video pieces were encoded differently")
+        n = 0
+        with av.open(str(out), mode="w", format="mp4",
+                     options={"movflags": "+faststart"}) as dst:
+            ost = dst.add_stream_from_template(first)
+            last_dts = None
+            for c in inputs:
+                for packet in c.demux(c.streams.video[0]):
+                    if packet.dts is None:
+                        continue  # the demuxer's flush packet
+                    if last_dts is not None and packet.dts <= last_dts:
+                        raise ValueError("the video pieces' timestamps overlap")
+                    last_dts = packet.dts
+                    packet.stream = ost
+                    dst.mux(packet)
+                    n += 1
+        return n
+    finally:
+        for c in inputs:
+            c.close()

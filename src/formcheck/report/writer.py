@@ -24,10 +24,11 @@ class OutputOptions:
 
 
 def write_outputs(analysis: Any, outdir: str | Path, video_info: dict[str, Any] | None,
-                  opts: OutputOptions = OutputOptions(), progress: bool | None = None
-                  ) -> dict[str, Any]:
+                  opts: OutputOptions = OutputOptions(), progress: bool | None = None,
+                  pool: Any = None) -> dict[str, Any]:
     """Write report.json, metrics.json, steps.csv, landmarks.npz/.csv, report.html and
-    annotated.mp4 to ``outdir``; returns the report document."""
+    annotated.mp4 to ``outdir``; returns the report document.  ``pool`` (a
+    :class:`formcheck.pose_parallel.PosePool`) renders annotated.mp4 in parallel pieces."""
     rep = build_report(analysis, video_info)
     with staged_dir(outdir, force=opts.force) as tmp:
         dump(rep, tmp / "report.json")
@@ -49,5 +50,5 @@ def write_outputs(analysis: Any, outdir: str | Path, video_info: dict[str, Any] 
                                      max_side_px=opts.max_video_side_px,
                                      slowmo_contacts=opts.slowmo_contacts,
                                      frames_dir=(tmp / "frames") if opts.frames else None,
-                                     progress=progress)
+                                     progress=progress, pool=pool)
     return rep
