@@ -228,9 +228,47 @@ def _decoded(container: av.container.InputContainer, stream: av.video.stream.Vid
                                 "damaged); copy or export it again", path)
 
 
+def _file_key(path: Path) -> tuple[str, int, int, int] | None:
+    """Identity of a file's current content for the caches below (None = cannot stat)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+#: Results of :func:`probe` / :func:`timeline` for the last few files (keyed by path, size,
+#: modification time and inode), so one analysis opens its input once for each.
+_CACHE_SIZE = 8
+_probe_cache: dict[tuple[object, ...], VideoInfo] = {}
+_timeline_cache: dict[tuple[object, ...], Timeline | None] = {}
+
+
+def _remember(cache: dict[tuple[object, ...], object], key: tuple[object, ...],
+              value: object) -> None:
+    if len(cache) >= _CACHE_SIZE:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
+
+
 def probe(path: str | os.PathLike[str], slowmo: float = 1.0) -> VideoInfo:
-    """Read stream facts (decoding only the first frame, for its rotation)."""
+    """Read stream facts (decoding only the first frame, for its rotation); remembered for
+    an unchanged file."""
     p = Path(path)
+    key = _file_key(p)
+    if key is not None:
+        hit = _probe_cache.get((*key, slowmo))
+        if hit is not None:
+            from dataclasses import replace
+
+            return replace(hit, path=str(p))
+    info = _probe(p, slowmo)
+    if key is not None:
+        _remember(_probe_cache, (*key, slowmo), info)  # type: ignore[arg-type]
+    return info
+
+
+def _probe(p: Path, slowmo: float) -> VideoInfo:
     container = _open(p)
     try:
         stream = container.streams.video[0]
@@ -495,13 +533,23 @@ class Timeline:
 def timeline(path: str | os.PathLike[str]) -> Timeline | None:
     """Read the frame timestamps of ``path`` from its packets (milliseconds for a clip).
 
-    Returns None when the stream is not one whose frames can be decoded in independent time
-    segments with exact, known timestamps: a packet without PTS, two frames with the same
-    PTS, a gap longer than :data:`MAX_FRAME_GAP_S` (which :func:`iter_frames` repairs), no
-    keyframe at the start, or packets the demuxer marks to discard (edit lists).  Callers
-    then decode the clip in one pass.
+    Remembered for an unchanged file.  Returns None when the stream is not one whose frames
+    can be decoded in independent time segments with exact, known timestamps: a packet
+    without PTS, two frames with the same PTS, a gap longer than :data:`MAX_FRAME_GAP_S`
+    (which :func:`iter_frames` repairs), no keyframe at the start, or packets the demuxer
+    marks to discard (edit lists).  Callers then decode the clip in one pass.
     """
     p = Path(path)
+    key = _file_key(p)
+    if key is not None and key in _timeline_cache:
+        return _timeline_cache[key]
+    tl = _timeline(p)
+    if key is not None:
+        _remember(_timeline_cache, key, tl)  # type: ignore[arg-type]
+    return tl
+
+
+def _timeline(p: Path) -> Timeline | None:
     container = _open(p)
     try:
         stream = container.streams.video[0]
