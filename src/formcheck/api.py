@@ -54,7 +54,7 @@ class Options:
     rules: str | None = None
     model_side_px: int | None = DEFAULT_MODEL_SIDE_PX
     num_poses: int = 1
-    jobs: int | None = None
+    jobs: int | None = 1
 
     def to_dict(self) -> dict[str, object]:
         """The analysis settings (``jobs`` is left out: it changes how fast, not what)."""
