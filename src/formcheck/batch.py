@@ -508,12 +508,19 @@ def run_recording(job: Job) -> Outcome:
         from formcheck.video import probe
 
         opts = replace(Options(**job.options), jobs=job.clip_jobs)
-        info = probe(job.src, slowmo=opts.slowmo)
-        pose = run_pose(job.src, opts, progress=False)
-        analysis = replace(analyze_pose(pose, opts), source=job.src)
-        oo = OutputOptions(html=job.html, video=job.video,
-                           max_video_side_px=job.max_video_side_px, force=True)
-        report = write_outputs(analysis, out, info.to_dict(), oo, progress=False)
+        with contextlib.ExitStack() as stack:
+            pool = None
+            if job.clip_jobs > 1:  # spare cores: this recording's own worker processes
+                from formcheck.pose_parallel import PosePool
+
+                pool = stack.enter_context(PosePool(job.clip_jobs))
+            info = probe(job.src, slowmo=opts.slowmo)
+            pose = run_pose(job.src, opts, progress=False, pool=pool)
+            analysis = replace(analyze_pose(pose, opts), source=job.src)
+            oo = OutputOptions(html=job.html, video=job.video,
+                               max_video_side_px=job.max_video_side_px, force=True)
+            report = write_outputs(analysis, out, info.to_dict(), oo, progress=False,
+                                   pool=pool)
         elapsed = time.perf_counter() - t0
         files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
                        if p.is_file() and p.name != STAMP_NAME)

@@ -123,6 +123,25 @@ def _options(**kw: Any) -> Any:
     )
 
 
+def _preload() -> None:
+    """Import what the analysis and the reports need (scipy, jinja2, OpenCV: ~2 s of CPU)
+    in a background thread, while the pose model runs."""
+    import importlib
+
+    for name in ("scipy.signal", "scipy.ndimage", "formcheck.rules", "formcheck.metrics",
+                 "formcheck.report.html", "jinja2", "cv2", "formcheck.annotate"):
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001, S112 - imported again, with its error, where used
+            continue
+
+
+def _start_preload() -> None:
+    import threading
+
+    threading.Thread(target=_preload, name="formcheck-preload", daemon=True).start()
+
+
 def _start_pool(jobs: int | None) -> Any:
     """Start the worker processes for one clip right away (their start-up then overlaps
     probing the input and the imports here): a context manager giving the
@@ -284,6 +303,7 @@ def analyze(video: str, out: str | None, pose_file: str | None, as_json: bool,
         opts = _options(**kw)
         outdir = Path(out) if out else Path(video).with_name(Path(video).stem + "_formcheck")
         info = probe(video, slowmo=opts.slowmo)  # fail fast: input problems first
+        _start_preload()
         if opts.start_s is not None and info.duration_s > 0 and \
                 opts.start_s >= info.duration_s:
             raise click.BadParameter(f"{opts.start_s:g} s is not before the end of the clip "
