@@ -7,6 +7,9 @@ this process, over frames decoded beforehand: only the ``detect`` calls are time
 * ``formcheck pose`` (landmarks.npz/.csv), ``formcheck analyze --no-video`` (every report
   but annotated.mp4) and full ``formcheck analyze``, each as a fresh CLI process (imports,
   worker start-up and model load included), with ``--jobs 1`` and ``--jobs N``;
+* the CPU time of each run's whole process tree (user + system), also as a ratio to the
+  model's own CPU time: on a machine shared with other work this is the steadier figure,
+  and ``CPU s / cores`` is the shortest wall time the run could take there;
 * the peak memory (RSS) of each run: of the whole process tree (summed, sampled every
   20 ms) and of its largest single process (the main process or one worker);
 * seams: the landmarks of ``extract(jobs=N)`` against ``extract(jobs=1)`` (px of the
@@ -64,9 +67,18 @@ def _tree_rss(pid: int) -> tuple[int, int]:
     return (sum(rss), max(rss)) if rss else (0, 0)
 
 
-def run_cli(args: list[str]) -> tuple[float, int, int]:
-    """Run ``python -m formcheck ARGS``; (wall s, peak tree RSS, peak single-process RSS)."""
+def _children_cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run_cli(args: list[str]) -> tuple[float, int, int, float]:
+    """Run ``python -m formcheck ARGS``; (wall s, peak tree RSS, peak single-process RSS,
+    CPU s of the whole tree)."""
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    c0 = _children_cpu()
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "formcheck", *args], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -87,20 +99,21 @@ def run_cli(args: list[str]) -> tuple[float, int, int]:
     th.join()
     if proc.returncode != 0:
         raise SystemExit(f"formcheck {' '.join(args)} failed: {err.decode()[-500:]}")
-    return wall, peak[0], peak[1]
+    return wall, peak[0], peak[1], _children_cpu() - c0
 
 
-def model_alone(video: Path) -> float:
-    """Seconds of ``PoseModel.detect`` over every frame (frames decoded beforehand)."""
+def model_alone(video: Path) -> tuple[float, float]:
+    """(wall s, CPU s) of ``PoseModel.detect`` over every frame (frames decoded
+    beforehand)."""
     from formcheck.pose import DEFAULT_MODEL_SIDE_PX, PoseModel
     from formcheck.video import iter_frames
 
     frames = list(iter_frames(video, max_side_px=DEFAULT_MODEL_SIDE_PX))
     with PoseModel() as model:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for f in frames:
             model.detect(f.image, f.video_t_s)
-        return time.perf_counter() - t0
+        return time.perf_counter() - t0, time.process_time() - c0
 
 
 def seam_figures(video: Path, jobs: int) -> dict[str, object]:
@@ -179,11 +192,11 @@ def main() -> None:
     N = max(2, a.jobs)
     print(f"clip {a.video.name}; {usable_cores()} usable cores; N = {N}; "
           f"load average {os.getloadavg()[0]:.1f}")
-    base = model_alone(a.video)
-    print(f"model alone, one worker: {base:.2f} s")
+    base, base_cpu = model_alone(a.video)
+    print(f"model alone, one worker: {base:.2f} s wall, {base_cpu:.2f} s CPU")
     cases = [("formcheck pose", ["pose"]), ("analyze --no-video", ["analyze", "--no-video"]),
              ("analyze (full)", ["analyze"])]
-    rows: dict[tuple[str, int], list[tuple[float, int, int]]] = {}
+    rows: dict[tuple[str, int], list[tuple[float, int, int, float]]] = {}
     tmp = Path(tempfile.mkdtemp(prefix="pipeline-speed-"))
     outs: dict[tuple[str, int], Path] = {}
     try:
@@ -194,21 +207,31 @@ def main() -> None:
                     rows.setdefault((name, j), []).append(
                         run_cli([*args, str(a.video), "-o", str(out), "-q", "--jobs", str(j)]))
                     outs[(name, j)] = out
-        base2 = model_alone(a.video)
+                    if r == 0:
+                        outs[(name, j, 0)] = out  # type: ignore[index]
+        base2, _ = model_alone(a.video)
         print(f"model alone again at the end: {base2:.2f} s (load average "
               f"{os.getloadavg()[0]:.1f}); ratios use the first")
-        print(f"\n{'':22}{'jobs':>5}{'wall s':>14}{'ratio':>14}{'RSS tree MB':>13}"
-              f"{'largest MB':>12}")
+        print(f"\n{'':22}{'jobs':>5}{'wall s':>14}{'ratio':>14}{'CPU s':>8}{'CPU ratio':>10}"
+              f"{'RSS tree MB':>13}{'largest MB':>12}")
         for name, _ in cases:
             for j in (1, N):
                 m = rows[(name, j)]
                 w = [x[0] for x in m]
+                cpu = min(x[3] for x in m)
                 print(f"{name:22}{j:>5}{min(w):>7.2f}-{max(w):<6.2f}"
                       f"{min(w) / base:>7.2f}-{max(w) / base:<6.2f}"
+                      f"{cpu:>8.2f}{cpu / base_cpu:>10.2f}"
                       f"{max(x[1] for x in m) / 1e6:>13.0f}{max(x[2] for x in m) / 1e6:>12.0f}")
         for j in (1, N):
             mp4 = outs[("analyze (full)", j)] / "annotated.mp4"
             print(f"annotated.mp4 with {j} job(s): {mp4.stat().st_size / 1e6:.2f} MB")
+        if a.repeat > 1:
+            same = all(np.array_equal(np.load(outs[(n, N, 0)] / "landmarks.npz")["xy_px"],
+                                      np.load(outs[(n, N)] / "landmarks.npz")["xy_px"],
+                                      equal_nan=True)
+                       for n in ("analyze --no-video", "analyze (full)"))
+            print(f"landmarks of repeated runs with {N} jobs identical: {same}")
         r1 = json.loads((outs[("analyze --no-video", 1)] / "report.json").read_text())
         rN = json.loads((outs[("analyze --no-video", N)] / "report.json").read_text())
         print(f"\nsummary metrics, 1 job vs {N} jobs (value; spread = reported IQR/CI "

@@ -439,13 +439,14 @@ def extract_parallel(
     segs = plan_segments(tl, n_workers)
     if len(segs) < 2:
         return None
-    tmpdir = _mkdtemp()
     own = pool is None
     if own:
         pool = PosePool(len(segs))
     assert pool is not None
     ok = False
+    tmpdir = None
     try:
+        tmpdir = _mkdtemp()
         t0 = float(int(tl.pts[0]) * tl.time_base)
         futs = []
         for k, seg in enumerate(segs):
@@ -471,7 +472,8 @@ def extract_parallel(
     finally:
         if own:
             pool.close(wait=ok)
-        shutil.rmtree(tmpdir, ignore_errors=True)
+        if tmpdir is not None:
+            shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 def _gather(futs: list[Future], tl: Timeline, progress: bool | None, info: VideoInfo
