@@ -835,7 +835,7 @@ def _pieces(analysis: Any, info: Any, tmp: Path, W: int, H: int,
 
     from tqdm import tqdm
 
-    from formcheck.pose_parallel import plan_segments
+    from formcheck.pose_parallel import plan_segments, worker_deaths
     from formcheck.video import timeline
 
     tl = timeline(analysis.source)
@@ -859,8 +859,8 @@ def _pieces(analysis: Any, info: Any, tmp: Path, W: int, H: int,
             slowmo=info.slowmo)
         futs[pool.submit(_render_piece, task)] = sg.keep_end - sg.keep_start
     try:
-        with tqdm(total=tl.n_frames, disable=not progress, unit="frame",
-                  desc="annotated video", leave=False) as bar:
+        with worker_deaths(), tqdm(total=tl.n_frames, disable=not progress, unit="frame",
+                                   desc="annotated video", leave=False) as bar:
             pending = set(futs)
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)

@@ -40,6 +40,7 @@ the input is probed so that this overlaps the caller's own start-up.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing as mp
 import os
@@ -47,7 +48,7 @@ import shutil
 import signal
 import tempfile
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
@@ -487,13 +488,28 @@ def _gather(futs: list[Future], tl: Timeline, progress: bool | None, info: Video
     if progress is None:
         progress = sys.stderr.isatty()
     pending = set(futs)
-    with tqdm(total=tl.n_frames, disable=not progress, unit="frame",
-              desc=Path(info.path).name[:30], leave=False) as bar:
+    with worker_deaths(), tqdm(total=tl.n_frames, disable=not progress, unit="frame",
+                               desc=Path(info.path).name[:30], leave=False) as bar:
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for f in done:
                 bar.update(len(f.result().pts))
-    return [f.result() for f in futs]
+        return [f.result() for f in futs]
+
+
+@contextlib.contextmanager
+def worker_deaths() -> Iterator[None]:
+    """Turn a worker process that died (killed, out of memory, a crash in native code) into
+    a one-line :class:`~formcheck.errors.FormcheckError` (exit 1) saying what to try."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from formcheck.errors import FormcheckError
+
+    try:
+        yield
+    except BrokenProcessPool as exc:
+        raise FormcheckError("a worker process stopped unexpectedly (out of memory, or "
+                             "killed); try again with --jobs 1") from exc
 
 
 def _mkdtemp() -> str:
