@@ -3,7 +3,10 @@
 The source is decoded again frame by frame (:func:`formcheck.video.iter_frames`, streaming:
 one frame in memory at a time), each frame is scaled to the output size, drawn on with OpenCV
 and encoded to H.264/yuv420p MP4 with the ``moov`` atom first
-(:class:`formcheck.video.VideoWriter`), so it plays in browsers, iOS and Android.
+(:class:`formcheck.video.VideoWriter`), so it plays in browsers, iOS and Android.  With
+worker processes (``--jobs``), each worker does this for one time piece of the clip and the
+pieces are joined by stream copy (:func:`formcheck.video.concat_mp4`); x264 then runs without
+B-frames (:data:`X264_PARAMS`) so the pieces' decode times keep increasing across a join.
 
 Timing.  Every decoded frame is written once, upright, with its source presentation time
 (video time), so the output has the input's frame count, duration and (variable) frame
