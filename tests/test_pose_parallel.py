@@ -181,3 +181,17 @@ def test_a_worker_error_is_one_line_with_its_exit_code(tmp_path: Path) -> None:
 def test_library_default_is_one_process_and_jobs_is_not_a_setting() -> None:
     assert Options().jobs == 1
     assert "jobs" not in Options(jobs=4).to_dict()  # not in report.json nor batch stamps
+
+
+def test_a_batch_of_one_long_clip_uses_every_core(parallel_sample, tmp_path: Path) -> None:  # noqa: ANN001
+    """Fewer recordings than jobs: the recording is split in time segments like analyze -j 2
+    (the same landmarks, exactly)."""
+    import shutil
+
+    (tmp_path / "in").mkdir()
+    shutil.copyfile(SAMPLE, tmp_path / "in" / SAMPLE.name)
+    r = run_cli("batch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--no-video",
+                "--no-html", "--jobs", "2")
+    assert r.returncode == 0, r.stderr
+    got = np.load(tmp_path / "out" / f"{SAMPLE.name}_formcheck" / "landmarks.npz")["xy_px"]
+    assert np.array_equal(got, parallel_sample[0].xy_px, equal_nan=True)
