@@ -860,7 +860,12 @@ def _pieces(analysis: Any, info: Any, tmp: Path, W: int, H: int,
             pts=tl.pts[rng], index=idx, video_t_s=tl.video_t_s[rng],
             end_pts=None if sg.keep_end >= tl.n_frames else int(tl.pts[sg.keep_end]),
             slowmo=info.slowmo)
-        futs[pool.submit(_render_piece, task)] = sg.keep_end - sg.keep_start
+        try:
+            futs[pool.submit(_render_piece, task)] = sg.keep_end - sg.keep_start
+        except Exception:  # noqa: BLE001 - the pool is broken (a worker died): one pass
+            for f in futs:
+                f.cancel()
+            return []
     try:
         with worker_deaths(), tqdm(total=tl.n_frames, disable=not progress, unit="frame",
                                    desc="annotated video", leave=False) as bar:
@@ -871,11 +876,15 @@ def _pieces(analysis: Any, info: Any, tmp: Path, W: int, H: int,
                     if f.result() != futs[f]:
                         raise ValueError("a piece did not decode the frames it should")
                     bar.update(futs[f])
-    except ValueError:
+    except OutputWriteError:
+        for p in files:
+            p.unlink(missing_ok=True)
+        raise
+    except Exception:  # noqa: BLE001 - a damaged stretch, a killed worker: one pass instead
         for p in files:
             p.unlink(missing_ok=True)
         return []
-    except BaseException:  # Ctrl-C, a worker's error: the caller stops the workers
+    except BaseException:  # Ctrl-C: the caller stops the workers
         for f in futs:
             f.cancel()
         for p in files:

@@ -56,7 +56,7 @@ from pathlib import Path
 
 import numpy as np
 
-from formcheck.errors import OutputWriteError
+from formcheck.errors import ModelError, OutputWriteError
 from formcheck.landmarks import N_LANDMARKS
 from formcheck.video import Timeline, VideoInfo
 
@@ -432,8 +432,9 @@ def extract_parallel(
 
     Returns:
         (the :class:`formcheck.pose.PoseSeries`, the :class:`Joined` people of every
-        frame), or None when the clip is too short to split or a segment's frames did not
-        match ``tl`` (the caller then runs one pass).
+        frame), or None when the clip is too short to split, a segment's frames did not
+        match ``tl``, or a worker failed other than on the model or the temporary folder
+        (e.g. a damaged stretch, or a worker killed): the caller then runs one pass.
     """
     from formcheck.pose import series_from_rows
 
@@ -460,7 +461,12 @@ def extract_parallel(
                 seek=seg.decode_start > 0, t0_s=t0, time_base=tl.time_base,
                 out_file=os.path.join(tmpdir, f"segment-{k}.f32"))
             futs.append(pool.submit(_run_segment, task))
-        results = _gather(futs, tl, progress, info)
+        try:
+            results = _gather(futs, tl, progress, info)
+        except (ModelError, OutputWriteError):
+            raise  # the one pass would fail the same way
+        except Exception:  # noqa: BLE001 - e.g. a damaged stretch one pass decodes past
+            return None  # the caller runs the clip in one pass, with its own errors
         joined = join_segments(tl, segs, results, info.width_px, info.height_px)
         if joined is None:
             return None
