@@ -143,9 +143,9 @@ def _start_preload() -> None:
 
 
 def _start_pool(jobs: int | None) -> Any:
-    """Start the worker processes for one clip right away (their start-up then overlaps
-    probing the input and the imports here): a context manager giving the
-    :class:`~formcheck.pose_parallel.PosePool`, or None for one job."""
+    """Start the worker processes for one clip (once the input has passed its checks; their
+    start-up then overlaps reading the clip's timeline and the imports here): a context
+    manager giving the :class:`~formcheck.pose_parallel.PosePool`, or None for one job."""
     import contextlib
 
     from formcheck.pose_parallel import PosePool, resolve_jobs
@@ -192,10 +192,12 @@ def pose(video: str, out: str, model: str | None, slowmo: float, force: bool,
     """Extract pose landmarks from VIDEO (landmarks.npz, landmarks.csv, pose.json)."""
 
     def job() -> None:
-        with _start_pool(jobs) as pool:
-            run(pool)
+        import contextlib
 
-    def run(pool: Any) -> None:
+        with contextlib.ExitStack() as stack:
+            run(lambda: stack.enter_context(_start_pool(jobs)))
+
+    def run(start_pool: Any) -> None:
         from formcheck.outputs import staged_dir
         from formcheck.pose import extract
         from formcheck.video import probe
@@ -204,6 +206,7 @@ def pose(video: str, out: str, model: str | None, slowmo: float, force: bool,
         from formcheck.outputs import check_free
 
         check_free(Path(out), force)
+        pool = start_pool()  # after the input checks: a bad input starts no processes
         ps = extract(video, model_path=model, slowmo=slowmo, progress=None if not quiet else False,
                      jobs=jobs, pool=pool)
         with staged_dir(out, force=force) as tmp:
@@ -288,10 +291,12 @@ def analyze(video: str, out: str | None, pose_file: str | None, as_json: bool,
                                  param_hint="--end")
 
     def job() -> None:
-        with _start_pool(kw.get("jobs")) as pool:
-            run(pool)
+        import contextlib
 
-    def run(pool: Any) -> None:
+        with contextlib.ExitStack() as stack:
+            run(lambda: stack.enter_context(_start_pool(kw.get("jobs"))))
+
+    def run(start_pool: Any) -> None:
         from formcheck import rules as rules_mod
         from formcheck.api import analyze_pose, run_pose
         from formcheck.outputs import check_free
@@ -311,6 +316,7 @@ def analyze(video: str, out: str | None, pose_file: str | None, as_json: bool,
         if opts.rules:
             rules_mod.load_rules(Path(opts.rules))  # fail fast on a bad rules file
         check_free(outdir, force)
+        pool = start_pool()  # after the input checks: a bad input starts no processes
         if pose_file:
             ps = _load_pose_file(pose_file, info)
         else:

@@ -275,10 +275,12 @@ class PosePool:
         return self._ex.submit(fn, *args)  # type: ignore[arg-type]
 
     def close(self, wait: bool = True) -> None:
+        """Stop the workers: after their work (``wait``), or at once (terminated); either
+        way they are reaped before this returns, so none outlives the caller."""
         if not wait:
-            for p in list(getattr(self._ex, "_processes", {}).values()):
+            for p in list((getattr(self._ex, "_processes", None) or {}).values()):
                 p.terminate()
-        self._ex.shutdown(wait=wait, cancel_futures=True)
+        self._ex.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> PosePool:
         return self
