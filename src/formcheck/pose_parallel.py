@@ -34,8 +34,9 @@ even on errors or Ctrl-C), so a worker's memory is the single-worker stage's and
 grow with the clip's length.
 
 Worker processes are spawned (``spawn`` start method, safe with threads) and take
-~0.3-0.5 s to import their modules and load the model; :class:`PosePool` starts them before
-the input is probed so that this overlaps the caller's own start-up.
+~0.3-0.5 s to import their modules and load the model; :class:`PosePool` starts them ahead
+of the work (the CLI: as soon as the input has passed its checks) so that this overlaps the
+caller's own start-up, and the same pool renders the annotated video's pieces.
 """
 
 from __future__ import annotations
