@@ -257,7 +257,7 @@ def _lean_packages() -> None:
 
     for mod, _ in mods:
         def getattr_(attr: str, mod: types.ModuleType = mod) -> object:
-            if attr.startswith("__") or state["done"]:
+            if state["done"] or (attr.startswith("__") and attr not in ("__version__", "__all__")):
                 raise AttributeError(attr)
             complete_all()
             try:
