@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +38,8 @@ class Options:
         rules: rules TOML path (None = packaged rules).
         model_side_px: longest side of frames handed to the model.
         num_poses: people the model may return per frame.
+        jobs: worker processes for the clip's pose model and annotated video (None = the
+            usable CPU cores; 1 = one pass in this process).
     """
 
     model: str | None = None
@@ -51,9 +54,11 @@ class Options:
     rules: str | None = None
     model_side_px: int | None = DEFAULT_MODEL_SIDE_PX
     num_poses: int = 1
+    jobs: int | None = 1
 
     def to_dict(self) -> dict[str, object]:
-        return dict(self.__dict__)
+        """The analysis settings (``jobs`` is left out: it changes how fast, not what)."""
+        return {k: v for k, v in self.__dict__.items() if k != "jobs"}
 
 
 @dataclass(frozen=True)
@@ -72,12 +77,12 @@ class Analysis:
     warnings: tuple[str, ...] = ()
 
 
-def run_pose(path: str | os.PathLike[str], options: Options, progress: bool | None = None
-             ) -> PoseSeries:
-    """Pose stage only."""
+def run_pose(path: str | os.PathLike[str], options: Options, progress: bool | None = None,
+             pool: Any = None) -> PoseSeries:
+    """Pose stage only (``pool``: a :class:`formcheck.pose_parallel.PosePool` to use)."""
     return extract(path, model_path=options.model, slowmo=options.slowmo,
                    model_side_px=options.model_side_px, num_poses=options.num_poses,
-                   progress=progress)
+                   progress=progress, jobs=options.jobs, pool=pool)
 
 
 def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:

@@ -113,6 +113,9 @@ class Job:
         error: a manifest problem found while planning (the recording then fails with it).
         sha256: the input's content hash when the planner computed it (None = not yet).
         force: redo even when the stamp matches.
+        clip_jobs: worker processes for this one recording's pose model and video (the
+            batch gives the cores to the recordings first; a batch of fewer recordings than
+            cores splits each recording in time segments, see formcheck.pose_parallel).
     """
 
     index: int
@@ -128,6 +131,7 @@ class Job:
     settings_key: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     sha256: str | None = None
+    clip_jobs: int = 1
     force: bool = False
 
 
@@ -503,13 +507,20 @@ def run_recording(job: Job) -> Outcome:
         from formcheck.report.writer import OutputOptions, write_outputs
         from formcheck.video import probe
 
-        opts = Options(**job.options)
-        info = probe(job.src, slowmo=opts.slowmo)
-        pose = run_pose(job.src, opts, progress=False)
-        analysis = replace(analyze_pose(pose, opts), source=job.src)
-        oo = OutputOptions(html=job.html, video=job.video,
-                           max_video_side_px=job.max_video_side_px, force=True)
-        report = write_outputs(analysis, out, info.to_dict(), oo, progress=False)
+        opts = replace(Options(**job.options), jobs=job.clip_jobs)
+        with contextlib.ExitStack() as stack:
+            pool = None
+            if job.clip_jobs > 1:  # spare cores: this recording's own worker processes
+                from formcheck.pose_parallel import PosePool
+
+                pool = stack.enter_context(PosePool(job.clip_jobs))
+            info = probe(job.src, slowmo=opts.slowmo)
+            pose = run_pose(job.src, opts, progress=False, pool=pool)
+            analysis = replace(analyze_pose(pose, opts), source=job.src)
+            oo = OutputOptions(html=job.html, video=job.video,
+                               max_video_side_px=job.max_video_side_px, force=True)
+            report = write_outputs(analysis, out, info.to_dict(), oo, progress=False,
+                                   pool=pool)
         elapsed = time.perf_counter() - t0
         files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
                        if p.is_file() and p.name != STAMP_NAME)
@@ -868,6 +879,9 @@ def _run_planned(job_list: list[Job], label_cols: list[str], rule_ids: list[str]
                 run_dask(todo, client, done)
             elif todo:
                 n = jobs or _cpu_count()
+                if len(todo) < n:  # spare cores: each recording gets a share of them
+                    share = n // len(todo)
+                    todo = [Job(**{**asdict(j), "clip_jobs": share}) for j in todo]
                 run_local(todo, max(1, min(n, len(todo))), done, threads=threads)
         finally:
             bar.close()

@@ -119,8 +119,39 @@ def _options(**kw: Any) -> Any:
         model=kw.get("model"), slowmo=kw.get("slowmo") or 1.0, view=kw.get("view"),
         direction=kw.get("direction"), setting=kw.get("setting"), gait=kw.get("gait"),
         height_cm=kw.get("height"), start_s=kw.get("start"), end_s=kw.get("end"),
-        rules=kw.get("rules"), num_poses=kw.get("max_people") or 1,
+        rules=kw.get("rules"), num_poses=kw.get("max_people") or 1, jobs=kw.get("jobs"),
     )
+
+
+def _preload() -> None:
+    """Import what the analysis and the reports need (scipy, jinja2, OpenCV: ~2 s of CPU)
+    in a background thread, while the pose model runs."""
+    import importlib
+
+    for name in ("scipy.signal", "scipy.ndimage", "formcheck.rules", "formcheck.metrics",
+                 "formcheck.report.html", "jinja2", "cv2", "formcheck.annotate"):
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001, S112 - imported again, with its error, where used
+            continue
+
+
+def _start_preload() -> None:
+    import threading
+
+    threading.Thread(target=_preload, name="formcheck-preload", daemon=True).start()
+
+
+def _start_pool(jobs: int | None) -> Any:
+    """Start the worker processes for one clip (once the input has passed its checks; their
+    start-up then overlaps reading the clip's timeline and the imports here): a context
+    manager giving the :class:`~formcheck.pose_parallel.PosePool`, or None for one job."""
+    import contextlib
+
+    from formcheck.pose_parallel import PosePool, resolve_jobs
+
+    n = resolve_jobs(jobs)
+    return PosePool(n) if n > 1 else contextlib.nullcontext(None)
 
 
 common_model = [
@@ -130,6 +161,9 @@ common_model = [
                  help="Slow-motion factor of the clip (e.g. 4 for 120 fps played at 30)."),
     click.option("--force", is_flag=True, help="Replace an existing output folder."),
     click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary."),
+    click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+                 help="Worker processes for the clip (default: the usable CPU cores): the "
+                 "pose model and annotated.mp4 run in time segments in parallel."),
 ]
 
 
@@ -154,10 +188,16 @@ def main() -> None:
 @click.option("-o", "--out", "out", type=click.Path(), required=True, help="Output folder.")
 @_apply(common_model)
 def pose(video: str, out: str, model: str | None, slowmo: float, force: bool,
-         quiet: bool) -> None:
+         quiet: bool, jobs: int | None) -> None:
     """Extract pose landmarks from VIDEO (landmarks.npz, landmarks.csv, pose.json)."""
 
     def job() -> None:
+        import contextlib
+
+        with contextlib.ExitStack() as stack:
+            run(lambda: stack.enter_context(_start_pool(jobs)))
+
+    def run(start_pool: Any) -> None:
         from formcheck.outputs import staged_dir
         from formcheck.pose import extract
         from formcheck.video import probe
@@ -166,7 +206,9 @@ def pose(video: str, out: str, model: str | None, slowmo: float, force: bool,
         from formcheck.outputs import check_free
 
         check_free(Path(out), force)
-        ps = extract(video, model_path=model, slowmo=slowmo, progress=None if not quiet else False)
+        pool = start_pool()  # after the input checks: a bad input starts no processes
+        ps = extract(video, model_path=model, slowmo=slowmo, progress=None if not quiet else False,
+                     jobs=jobs, pool=pool)
         with staged_dir(out, force=force) as tmp:
             ps.save(tmp / "landmarks.npz")
             ps.to_csv(tmp / "landmarks.csv")
@@ -249,6 +291,12 @@ def analyze(video: str, out: str | None, pose_file: str | None, as_json: bool,
                                  param_hint="--end")
 
     def job() -> None:
+        import contextlib
+
+        with contextlib.ExitStack() as stack:
+            run(lambda: stack.enter_context(_start_pool(kw.get("jobs"))))
+
+    def run(start_pool: Any) -> None:
         from formcheck import rules as rules_mod
         from formcheck.api import analyze_pose, run_pose
         from formcheck.outputs import check_free
@@ -260,6 +308,7 @@ def analyze(video: str, out: str | None, pose_file: str | None, as_json: bool,
         opts = _options(**kw)
         outdir = Path(out) if out else Path(video).with_name(Path(video).stem + "_formcheck")
         info = probe(video, slowmo=opts.slowmo)  # fail fast: input problems first
+        _start_preload()
         if opts.start_s is not None and info.duration_s > 0 and \
                 opts.start_s >= info.duration_s:
             raise click.BadParameter(f"{opts.start_s:g} s is not before the end of the clip "
@@ -267,10 +316,11 @@ def analyze(video: str, out: str | None, pose_file: str | None, as_json: bool,
         if opts.rules:
             rules_mod.load_rules(Path(opts.rules))  # fail fast on a bad rules file
         check_free(outdir, force)
+        pool = start_pool()  # after the input checks: a bad input starts no processes
         if pose_file:
             ps = _load_pose_file(pose_file, info)
         else:
-            ps = run_pose(video, opts, progress=None if not quiet else False)
+            ps = run_pose(video, opts, progress=None if not quiet else False, pool=pool)
         analysis = analyze_pose(ps, opts)
         from dataclasses import replace
 
@@ -278,7 +328,7 @@ def analyze(video: str, out: str | None, pose_file: str | None, as_json: bool,
         oo = OutputOptions(html=not no_html, video=not no_video, max_video_side_px=max_size,
                            slowmo_contacts=slowmo_contacts, frames=frames, force=force)
         rep = write_outputs(analysis, outdir, info.to_dict(), oo,
-                            progress=None if not quiet else False)
+                            progress=None if not quiet else False, pool=pool)
         if as_json:
             click.echo(dumps(rep), nl=False)
         elif not quiet:

@@ -35,7 +35,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.signal import find_peaks, periodogram
 
 from formcheck.config import settings
 from formcheck.landmarks import (
@@ -150,6 +149,8 @@ def step_frequency(signals: list[np.ndarray], fs: float) -> tuple[float, float]:
         # clip itself is long (a 10-minute clip would otherwise need ~10 MB of FFT buffers)
         nfft = max(4096, min(int(2 ** np.ceil(np.log2(f.size * 8))),
                              max(NFFT_CAP, int(2 ** np.ceil(np.log2(f.size))))))
+        from scipy.signal import periodogram  # here: importing scipy.signal costs ~1 s
+
         fr, p = periodogram(f, fs=fs, window="hann", nfft=nfft, detrend="linear")
         band = (fr >= cfg["min_hz"]) & (fr <= cfg["max_hz"])
         if not band.any() or p[band].max() <= 0:
@@ -489,6 +490,8 @@ def _crossing(t: np.ndarray, y: np.ndarray, i: int, level: float) -> float:
 
 def detect(clean: CleanSeries, view: ViewInfo) -> Events:
     """Detect initial contacts and toe-offs (see module docstring)."""
+    from scipy.signal import find_peaks  # here: importing scipy.signal costs ~1 s
+
     cfg = settings()["events"]
     xy, t, fs = clean.xy_px, clean.t_s, clean.fps
     leg = view.leg_length_px

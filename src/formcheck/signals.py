@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.signal import butter, sosfiltfilt
 
 from formcheck.config import settings
 from formcheck.landmarks import L_HIP, LEG, LEG_SWAP, R_HIP
@@ -186,6 +185,8 @@ def lowpass(y: np.ndarray, fps: float, cutoff_hz: float, order: int = 4) -> np.n
     nyq = fps / 2.0
     if cutoff_hz >= nyq * 0.95:
         return out
+    from scipy.signal import butter, sosfiltfilt  # here: importing it costs ~1 s
+
     sos = butter(order, cutoff_hz / nyq, output="sos")
     padlen = 3 * (2 * len(sos) + 1)
     flat = out.reshape(out.shape[0], -1)

@@ -228,9 +228,47 @@ def _decoded(container: av.container.InputContainer, stream: av.video.stream.Vid
                                 "damaged); copy or export it again", path)
 
 
+def _file_key(path: Path) -> tuple[str, int, int, int] | None:
+    """Identity of a file's current content for the caches below (None = cannot stat)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+#: Results of :func:`probe` / :func:`timeline` for the last few files (keyed by path, size,
+#: modification time and inode), so one analysis opens its input once for each.
+_CACHE_SIZE = 8
+_probe_cache: dict[tuple[object, ...], VideoInfo] = {}
+_timeline_cache: dict[tuple[object, ...], Timeline | None] = {}
+
+
+def _remember(cache: dict[tuple[object, ...], object], key: tuple[object, ...],
+              value: object) -> None:
+    if len(cache) >= _CACHE_SIZE:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
+
+
 def probe(path: str | os.PathLike[str], slowmo: float = 1.0) -> VideoInfo:
-    """Read stream facts (decoding only the first frame, for its rotation)."""
+    """Read stream facts (decoding only the first frame, for its rotation); remembered for
+    an unchanged file."""
     p = Path(path)
+    key = _file_key(p)
+    if key is not None:
+        hit = _probe_cache.get((*key, slowmo))
+        if hit is not None:
+            from dataclasses import replace
+
+            return replace(hit, path=str(p))
+    info = _probe(p, slowmo)
+    if key is not None:
+        _remember(_probe_cache, (*key, slowmo), info)  # type: ignore[arg-type]
+    return info
+
+
+def _probe(p: Path, slowmo: float) -> VideoInfo:
     container = _open(p)
     try:
         stream = container.streams.video[0]
@@ -276,6 +314,7 @@ def iter_frames(
     slowmo: float = 1.0,
     max_side_px: int | None = None,
     rotation_deg: int | None = None,
+    interpolation: str | None = None,
 ) -> Iterator[Frame]:
     """Decode ``path`` frame by frame, upright, with true timestamps.
 
@@ -287,6 +326,9 @@ def iter_frames(
             their longer side is at most this (the pose model works best on full-size frames:
             see ``formcheck.pose.DEFAULT_MODEL_SIDE_PX``).
         rotation_deg: override the container's rotation (counter-clockwise degrees).
+        interpolation: swscale's scaling filter when frames are scaled (PyAV names, e.g.
+            ``"FAST_BILINEAR"``: 2 ms a frame less than the default bicubic at 720p; None =
+            FFmpeg's default).
 
     Yields:
         :class:`Frame` objects with strictly increasing ``t_s``.
@@ -340,7 +382,9 @@ def iter_frames(
                 if (frame.width, frame.height) != size:
                     # scaled by swscale; also keeps every frame the size of the first when a
                     # damaged stream changes size part-way
-                    img = frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
+                    img = frame.to_ndarray(format="rgb24", width=size[0], height=size[1],
+                                           **({"interpolation": interpolation}
+                                              if interpolation else {}))
                 else:
                     img = frame.to_ndarray(format="rgb24")
             except (av.error.FFmpegError, ValueError) as exc:
@@ -380,6 +424,7 @@ class VideoWriter:
         preset: x264 speed preset (``bench/annotate_speed.py`` measures the cost).
         keyframe_s: longest interval between keyframes (s, video time), so players can seek
             quickly.
+        x264_params: extra libx264 options (``key=value:key=value``), e.g. ``bframes=0``.
     """
 
     #: Codec side-data values (FFmpeg's AVColorSpace / AVColorRange enums).
@@ -387,7 +432,8 @@ class VideoWriter:
     _COLOR_RANGE_MPEG = 1
 
     def __init__(self, path: str | os.PathLike[str], width: int, height: int, fps: float,
-                 crf: int = 23, preset: str = "veryfast", keyframe_s: float = 2.0) -> None:
+                 crf: int = 23, preset: str = "veryfast", keyframe_s: float = 2.0,
+                 x264_params: str | None = None) -> None:
         self.path = Path(path)
         self.width = int(width) - int(width) % 2
         self.height = int(height) - int(height) % 2
@@ -407,7 +453,8 @@ class VideoWriter:
             cc.colorspace = self._COLORSPACE_SMPTE170M
             cc.color_range = self._COLOR_RANGE_MPEG
             cc.gop_size = max(1, int(round(float(rate) * keyframe_s)))
-            self.stream.options = {"crf": str(crf), "preset": preset}
+            self.stream.options = {"crf": str(crf), "preset": preset,
+                                   **({"x264-params": x264_params} if x264_params else {})}
         except BaseException:
             self.container.close()
             raise
@@ -460,3 +507,181 @@ class VideoWriter:
         except Exception:  # noqa: BLE001 - already failing; the original error matters
             pass
         self.path.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Every frame's presentation timestamp, read from the container's packets (no decoding).
+
+    Attributes:
+        pts: [T] int64 presentation timestamps in ``time_base`` units, presentation order.
+        time_base: seconds per ``pts`` unit.
+        video_t_s: [T] video time of each frame (s from the first frame), computed exactly as
+            :func:`iter_frames` does, so frame ``i`` of a decode is ``pts[i]`` / ``video_t_s[i]``.
+        keyframe_pts: sorted PTS of the keyframes (where decoding can start).
+    """
+
+    pts: np.ndarray
+    time_base: Fraction
+    video_t_s: np.ndarray
+    keyframe_pts: np.ndarray
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.pts.shape[0])
+
+    def keyframe_at_or_before(self, pts: int) -> int:
+        """PTS of the last keyframe at or before ``pts`` (the first frame's if none)."""
+        k = int(np.searchsorted(self.keyframe_pts, pts, side="right")) - 1
+        return int(self.keyframe_pts[k]) if k >= 0 else int(self.pts[0])
+
+
+def timeline(path: str | os.PathLike[str]) -> Timeline | None:
+    """Read the frame timestamps of ``path`` from its packets (milliseconds for a clip).
+
+    Remembered for an unchanged file.  Returns None when the stream is not one whose frames
+    can be decoded in independent time segments with exact, known timestamps: a packet
+    without PTS, two frames with the same PTS, a gap longer than :data:`MAX_FRAME_GAP_S`
+    (which :func:`iter_frames` repairs), no keyframe at the start, or packets the demuxer
+    marks to discard (edit lists).  Callers then decode the clip in one pass.
+    """
+    p = Path(path)
+    key = _file_key(p)
+    if key is not None and key in _timeline_cache:
+        return _timeline_cache[key]
+    tl = _timeline(p)
+    if key is not None:
+        _remember(_timeline_cache, key, tl)  # type: ignore[arg-type]
+    return tl
+
+
+def _timeline(p: Path) -> Timeline | None:
+    container = _open(p)
+    try:
+        stream = container.streams.video[0]
+        tb = stream.time_base
+        if tb is None:
+            return None
+        pts: list[int] = []
+        keys: list[int] = []
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0 and packet.pts is None:
+                    continue  # the demuxer's end-of-stream flush packet
+                if packet.pts is None or packet.is_discard or packet.is_corrupt:
+                    return None
+                pts.append(int(packet.pts))
+                if packet.is_keyframe:
+                    keys.append(int(packet.pts))
+        except av.error.FFmpegError:
+            return None
+    finally:
+        container.close()
+    if len(pts) < 2:
+        return None
+    order = np.sort(np.asarray(pts, dtype=np.int64))
+    if np.any(np.diff(order) <= 0) or not keys or min(keys) != order[0]:
+        return None
+    t0 = float(int(order[0]) * tb)
+    vt = np.array([float(int(q) * tb) - t0 for q in order])  # iter_frames' arithmetic
+    if np.any(np.diff(vt) > MAX_FRAME_GAP_S) or np.any(np.diff(vt) <= 0):
+        return None
+    return Timeline(pts=order, time_base=tb, video_t_s=vt,
+                    keyframe_pts=np.array(sorted(keys), dtype=np.int64))
+
+
+def scaled_size(width: int, height: int, max_side_px: int | None) -> tuple[int, int]:
+    """(w, h) of a decoded (not yet rotated) frame scaled so its longer side is at most
+    ``max_side_px`` (None = unchanged), as :func:`iter_frames` scales."""
+    if max_side_px is not None and max(width, height) > max_side_px:
+        s = max_side_px / max(width, height)
+        return max(2, int(round(width * s))), max(2, int(round(height * s)))
+    return width, height
+
+
+def iter_segment(
+    path: str | os.PathLike[str],
+    start_pts: int,
+    end_pts: int | None,
+    rotation_deg: int,
+    max_side_px: int | None = None,
+    seek: bool = True,
+    pix_fmt: str = "rgb24",
+    interpolation: str | None = None,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Decode the frames with ``start_pts <= pts < end_pts`` (``end_pts`` None = to the end).
+
+    Seeks to the last keyframe at or before ``start_pts`` (``seek=False`` decodes from the
+    start) and discards the frames before it without converting them.  Frames are upright
+    (``rotation_deg``, counter-clockwise) and scaled like :func:`iter_frames` scales them
+    (``interpolation`` as there).
+
+    Yields:
+        (pts in the stream's time base, image [H, W, 3] uint8 in ``pix_fmt``).
+    """
+    p = Path(path)
+    container = _open(p)
+    try:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        if seek:
+            container.seek(int(start_pts), stream=stream, backward=True, any_frame=False)
+        size: tuple[int, int] | None = None
+        for frame in _decoded(container, stream, p):
+            if frame.pts is None:
+                raise CorruptVideoError("a frame without a timestamp in a segment decode", p)
+            if frame.pts < start_pts:
+                continue
+            if end_pts is not None and frame.pts >= end_pts:
+                break
+            if size is None:
+                size = scaled_size(frame.width, frame.height, max_side_px)
+            if (frame.width, frame.height) != size:
+                img = frame.to_ndarray(format=pix_fmt, width=size[0], height=size[1],
+                                       **({"interpolation": interpolation}
+                                          if interpolation else {}))
+            else:
+                img = frame.to_ndarray(format=pix_fmt)
+            yield int(frame.pts), _upright(img, rotation_deg)
+    finally:
+        container.close()
+
+
+def concat_mp4(parts: list[Path], out: str | os.PathLike[str]) -> int:
+    """Join MP4 files holding consecutive pieces of one H.264 stream into ``out`` (stream
+    copy, no re-encoding; ``moov`` at the front), keeping every packet's timestamps.
+
+    The pieces must have been encoded with the same settings and size (so the same
+    SPS/PPS), start with a keyframe, carry absolute timestamps and have no B-frames (so
+    decode times increase across the joins).  Returns the number of packets written.
+
+    Raises:
+        ValueError: when the pieces' streams differ (size or codec headers).
+    """
+    inputs = [av.open(str(p), mode="r") for p in parts]
+    try:
+        first = inputs[0].streams.video[0]
+        for c in inputs[1:]:
+            s = c.streams.video[0]
+            if (s.codec_context.extradata != first.codec_context.extradata
+                    or s.width != first.width or s.height != first.height):
+                raise ValueError("the video pieces were encoded differently")
+        n = 0
+        with av.open(str(out), mode="w", format="mp4",
+                     options={"movflags": "+faststart"}) as dst:
+            ost = dst.add_stream_from_template(first)
+            last_dts = None
+            for c in inputs:
+                for packet in c.demux(c.streams.video[0]):
+                    if packet.dts is None:
+                        continue  # the demuxer's flush packet
+                    if last_dts is not None and packet.dts <= last_dts:
+                        raise ValueError("the video pieces' timestamps overlap")
+                    last_dts = packet.dts
+                    packet.stream = ost
+                    dst.mux(packet)
+                    n += 1
+        return n
+    finally:
+        for c in inputs:
+            c.close()

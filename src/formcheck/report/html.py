@@ -643,10 +643,22 @@ def pick_still_step(analysis: Any, rep: dict[str, Any]) -> tuple[int | None, str
 
 
 def _decode_frame(source: str, frame_index: int, slowmo: float) -> tuple[np.ndarray, float]:
-    """Stream the video up to ``frame_index`` (decode order, as in ``PoseSeries.frame_index``);
-    return its upright RGB image (longest side at most 1920 px) and real time (s)."""
-    from formcheck.video import iter_frames
+    """The upright RGB image (longest side at most 1920 px) and real time (s) of frame
+    ``frame_index`` (decode order, as in ``PoseSeries.frame_index``).
 
+    Seeks to the keyframe before it and converts only that frame to RGB when the clip's
+    timestamps allow (:func:`formcheck.video.timeline`); otherwise streams the video up
+    to it."""
+    from formcheck.video import iter_frames, iter_segment, probe, timeline
+
+    tl = timeline(source)
+    if tl is not None and 0 <= frame_index < tl.n_frames:
+        rot = probe(source).rotation_deg
+        pts = int(tl.pts[frame_index])
+        for got, img in iter_segment(source, pts, pts + 1, rot, max_side_px=1920,
+                                     seek=frame_index > 0):
+            if got == pts:
+                return img, float(tl.video_t_s[frame_index]) / slowmo
     for fr in iter_frames(source, slowmo=slowmo, max_side_px=1920):
         if fr.index >= frame_index:
             return fr.image, fr.t_s

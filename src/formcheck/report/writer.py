@@ -24,12 +24,18 @@ class OutputOptions:
 
 
 def write_outputs(analysis: Any, outdir: str | Path, video_info: dict[str, Any] | None,
-                  opts: OutputOptions = OutputOptions(), progress: bool | None = None
-                  ) -> dict[str, Any]:
+                  opts: OutputOptions = OutputOptions(), progress: bool | None = None,
+                  pool: Any = None) -> dict[str, Any]:
     """Write report.json, metrics.json, steps.csv, landmarks.npz/.csv, report.html and
-    annotated.mp4 to ``outdir``; returns the report document."""
+    annotated.mp4 to ``outdir``; returns the report document.  ``pool`` (a
+    :class:`formcheck.pose_parallel.PosePool`) renders annotated.mp4 in parallel pieces."""
     rep = build_report(analysis, video_info)
     with staged_dir(outdir, force=opts.force) as tmp:
+        video = None
+        if opts.video and analysis.source and Path(analysis.source).is_file():
+            video = _Background(_write_video, analysis, rep, tmp, opts, progress, pool) \
+                if pool is not None else None
+        # on an error or Ctrl-C here the caller stops the workers, which ends the thread
         dump(rep, tmp / "report.json")
         metrics_doc = {k: rep[k] for k in ("schema_version", "source", "view", "quality",
                                            "metrics", "warnings")}
@@ -42,12 +48,46 @@ def write_outputs(analysis: Any, outdir: str | Path, video_info: dict[str, Any] 
             from formcheck.report import html
 
             html.write_html(analysis, rep, tmp / "report.html")
-        if opts.video and analysis.source and Path(analysis.source).is_file():
-            from formcheck import annotate
-
-            annotate.write_annotated(analysis, rep, tmp / "annotated.mp4",
-                                     max_side_px=opts.max_video_side_px,
-                                     slowmo_contacts=opts.slowmo_contacts,
-                                     frames_dir=(tmp / "frames") if opts.frames else None,
-                                     progress=progress)
+        if video is not None:
+            video.join()  # re-raises its error
+        if video is None and opts.video and analysis.source and \
+                Path(analysis.source).is_file():
+            _write_video(analysis, rep, tmp, opts, progress, None)
     return rep
+
+
+def _write_video(analysis: Any, rep: dict[str, Any], tmp: Path, opts: OutputOptions,
+                 progress: bool | None, pool: Any) -> None:
+    from formcheck import annotate
+
+    annotate.write_annotated(analysis, rep, tmp / "annotated.mp4",
+                             max_side_px=opts.max_video_side_px,
+                             slowmo_contacts=opts.slowmo_contacts,
+                             frames_dir=(tmp / "frames") if opts.frames else None,
+                             progress=progress, pool=pool)
+
+
+class _Background:
+    """Run ``fn(*args)`` in a thread; :meth:`join` waits and re-raises its exception.
+
+    With worker processes the annotated video is rendered by them, so this thread mostly
+    waits: the other outputs (HTML still, landmarks CSV) are written meanwhile."""
+
+    def __init__(self, fn: Any, *args: Any) -> None:
+        import threading
+
+        self._exc: BaseException | None = None
+
+        def run() -> None:
+            try:
+                fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - handed to join()
+                self._exc = exc
+
+        self._thread = threading.Thread(target=run, name="formcheck-video", daemon=True)
+        self._thread.start()
+
+    def join(self) -> None:
+        self._thread.join()
+        if self._exc is not None:
+            raise self._exc

@@ -1,0 +1,529 @@
+"""The pose stage on one clip with several worker processes: time segments joined at seams.
+
+The model runs in one thread, so one landmarker uses one core.  Here a clip is cut into
+time segments, each run by its own worker process with its own landmarker in VIDEO mode
+(the model tracks from frame to frame, so a landmarker must see its frames in order):
+
+* Segment ``k`` keeps the frames ``[s_k, s_k+1)`` but starts :data:`OVERLAP_S` earlier, so
+  its tracking (and MediaPipe's landmark smoothing) settles on frames the previous segment
+  also runs.  Decoding starts at the last keyframe before that and discards the frames in
+  between without converting them (:func:`formcheck.video.iter_segment`).
+* The **seam** between two segments is the frame of the overlap, past :data:`SETTLE_S`,
+  where both landmarkers agree best (smallest disagreement over :data:`AGREE_FRAMES`
+  frames: every person's median landmark distance to the other's); the earlier segment's
+  frames are used before it, the later one's from it on.  Two landmarkers never agree
+  exactly: MediaPipe crops each frame around the previous frame's landmarks, so a
+  difference as small as the model's own noise keeps feeding itself.  Measured on the
+  sample (``bench/pipeline_speed.py``): the later landmarker's first frame is ~6 px from
+  the earlier one's, ~2-3 px after 0.1 s, and stays at a median ~2 px however long the
+  overlap (tried up to 3 s) -- the same as the model's response to +-1 grey level of noise
+  in the frame (2.2 px, ``bench/pose_speed.py``); the jump at the chosen seam is ~1 px.
+* Frames are identified by their presentation timestamp (PTS) and the whole clip's frame
+  table is read from the container's packets first (:func:`formcheck.video.timeline`), so
+  the joined series has exactly the frame indices and times of a single decode; clips whose
+  timestamps are not clean (missing or repeated PTS, edit lists, long gaps) and short clips
+  are run in one pass (:func:`formcheck.pose.extract_frames`).
+
+Every worker returns **every person** its landmarker found in each frame; the join works on
+those, and person selection (:func:`select_people`) is one call after it.
+
+Boundaries are placed so every worker has about the same work (model frames, plus
+:data:`SKIP_COST` per frame decoded only to reach the segment's start).  Each worker
+appends its landmarks to a file in a temporary folder while it runs (deleted at the end,
+even on errors or Ctrl-C), so a worker's memory is the single-worker stage's and does not
+grow with the clip's length.
+
+Worker processes are spawned (``spawn`` start method, safe with threads) and take
+~0.3-0.5 s to import their modules and load the model; :class:`PosePool` starts them ahead
+of the work (the CLI: as soon as the input has passed its checks) so that this overlaps the
+caller's own start-up, and the same pool renders the annotated video's pieces.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import tempfile
+from array import array
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from formcheck.errors import ModelError, OutputWriteError
+from formcheck.landmarks import N_LANDMARKS
+from formcheck.video import Timeline, VideoInfo
+
+#: Frames each later segment runs before its own first frame (s, video time), for the
+#: model's tracking and smoothing to settle (they do within ~0.1 s: see the module doc).
+OVERLAP_S = 0.5
+#: The seam is not placed in the first part of the overlap (s, video time).
+SETTLE_S = 0.2
+#: Agreement at a seam is judged over this many consecutive frames.
+AGREE_FRAMES = 3
+#: Shortest segment worth a worker of its own (s, video time): shorter clips use fewer
+#: workers (a worker costs its start-up and an overlap).
+MIN_SEGMENT_S = 3.0
+#: Cost of decoding a frame only to discard it (reaching a segment's start from the
+#: keyframe before it), relative to running the model on one (decode without RGB
+#: conversion ~2 ms against the model's ~20 ms).
+SKIP_COST = 0.1
+#: Values stored per landmark: normalised x, y, z, visibility, presence, world x, y, z (m).
+ROW_VALUES = 8
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+def resolve_jobs(jobs: int | None) -> int:
+    """Worker processes for one clip: ``jobs``, or the usable cores when None (>= 1)."""
+    return max(1, int(jobs) if jobs else usable_cores())
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One worker's share of a clip (frame indices into the clip's :class:`Timeline`).
+
+    Attributes:
+        keep_start, keep_end: the frames this segment provides (before seam adjustment).
+        run_start: first frame given to the model (``keep_start`` minus the overlap).
+        decode_start: frame decoding starts from (the keyframe at or before ``run_start``).
+    """
+
+    keep_start: int
+    keep_end: int
+    run_start: int
+    decode_start: int
+
+
+def _index_of_pts(tl: Timeline, pts: int) -> int:
+    return int(np.searchsorted(tl.pts, pts))
+
+
+def plan_segments(tl: Timeline, n_workers: int, overlap_s: float = OVERLAP_S,
+                  min_segment_s: float = MIN_SEGMENT_S) -> list[Segment]:
+    """Cut the clip into at most ``n_workers`` segments of about equal work.
+
+    Work of a segment = frames run by the model (its own plus the overlap) +
+    :data:`SKIP_COST` x frames decoded only to reach its start.  Segments are at least
+    ``min_segment_s`` long, so short clips get fewer (down to one).
+    """
+    T = tl.n_frames
+    dur = float(tl.video_t_s[-1]) if T else 0.0
+    n = max(1, min(int(n_workers), int(dur // min_segment_s) if min_segment_s > 0 else T))
+    whole = [Segment(0, T, 0, 0)]
+    if n == 1 or T < 2 * n:
+        return whole
+    fps = (T - 1) / dur if dur > 0 else 30.0
+    ov = max(0, int(round(overlap_s * fps)))
+    key_idx = np.searchsorted(tl.pts, tl.keyframe_pts)
+
+    def starts(s: int) -> tuple[int, int]:
+        run = max(0, s - ov)
+        k = int(np.searchsorted(key_idx, run, side="right")) - 1
+        return run, int(key_idx[k]) if k >= 0 else 0
+
+    def cost(s: int, e: int) -> float:
+        if s == 0:
+            return float(e)
+        run, dec = starts(s)
+        return (e - run) + SKIP_COST * (run - dec)
+
+    def greedy(cap: float) -> list[int] | None:
+        bounds = [0]
+        while len(bounds) <= n:
+            s = bounds[-1]
+            if cost(s, T) <= cap:
+                return bounds + [T]
+            lo, hi = s + 1, T  # largest e with cost(s, e) <= cap
+            if cost(s, lo) > cap:
+                return None
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                if cost(s, mid) <= cap:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            bounds.append(lo)
+        return None
+
+    lo_c, hi_c = T / n, float(T + ov)
+    best = greedy(hi_c)
+    for _ in range(40):
+        mid = (lo_c + hi_c) / 2
+        b = greedy(mid)
+        if b is None:
+            lo_c = mid
+        else:
+            hi_c, best = mid, b
+    if best is None or len(best) <= 2:
+        return whole
+    segs = []
+    for s, e in zip(best[:-1], best[1:], strict=True):
+        run, dec = starts(s) if s else (0, 0)
+        segs.append(Segment(s, e, run, dec))
+    return segs
+
+
+# ---- the worker process -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Task:
+    path: str
+    model_path: str | None
+    num_poses: int
+    model_side_px: int | None
+    rotation_deg: int
+    decode_pts: int
+    run_pts: int
+    end_pts: int | None
+    seek: bool
+    t0_s: float
+    time_base: Fraction
+    out_file: str
+
+
+@dataclass(frozen=True)
+class SegmentResult:
+    """What a worker found: per frame its PTS and people count; the people's rows
+    ([sum(counts), 33, 8] float32) are in ``out_file``."""
+
+    pts: np.ndarray
+    counts: np.ndarray
+    out_file: str
+
+
+def _init_worker() -> None:
+    """Worker start-up: Ctrl-C is the parent's to handle (it stops the workers), so it
+    prints no traceback from each worker; quiet native logs; import what the task needs."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    from formcheck.pose import mediapipe_pose_api
+
+    mediapipe_pose_api()
+
+
+def _warm() -> int:
+    """Called once per worker right after the pool starts, so the imports happen early."""
+    return os.getpid()
+
+
+def _run_segment(task: _Task) -> SegmentResult:
+    from formcheck.pose import PoseModel, _Prefetch
+    from formcheck.video import iter_segment
+
+    tb = task.time_base
+    pts_out = array("q")
+    counts = array("h")
+    # seeks to the keyframe at or before run_pts (decode_pts) and skips the frames in
+    # between without converting them
+    frames = iter_segment(task.path, task.run_pts, task.end_pts, task.rotation_deg,
+                          max_side_px=task.model_side_px, seek=task.seek)
+    try:
+        fh = open(task.out_file, "wb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise OutputWriteError(f"cannot create a temporary file ({exc.strerror}); set TMPDIR "
+                               "to a writable folder") from exc
+    with fh, _Prefetch(frames) as decoded, \
+            PoseModel(task.model_path, num_poses=task.num_poses) as model:
+        for pts, img in decoded:
+            people = model.detect(img, float(pts * tb) - task.t0_s)
+            try:
+                for a, w in people:
+                    fh.write(np.concatenate([a, w], axis=1, dtype=np.float32).tobytes())
+            except OSError as exc:
+                raise OutputWriteError(f"cannot write the temporary landmarks file "
+                                       f"({exc.strerror}); free some space or set TMPDIR"
+                                       ) from exc
+            pts_out.append(pts)
+            counts.append(len(people))
+    return SegmentResult(pts=np.frombuffer(pts_out, dtype=np.int64).copy(),
+                         counts=np.frombuffer(counts, dtype=np.int16).copy(),
+                         out_file=task.out_file)
+
+
+class PosePool:
+    """Worker processes for the pose model, started ahead of the work.
+
+    Args:
+        n_workers: processes to start (>= 2 to be useful).
+
+    Use as a context manager; :meth:`close` stops the workers (waiting for none of their
+    work when leaving because of an error or Ctrl-C).
+    """
+
+    def __init__(self, n_workers: int) -> None:
+        self.n_workers = int(n_workers)
+        self._ex = ProcessPoolExecutor(max_workers=self.n_workers,
+                                       mp_context=mp.get_context("spawn"),
+                                       initializer=_init_worker)
+        self._warm = [self._ex.submit(_warm) for _ in range(self.n_workers)]
+
+    def submit(self, fn: object, *args: object) -> Future:
+        return self._ex.submit(fn, *args)  # type: ignore[arg-type]
+
+    def close(self, wait: bool = True) -> None:
+        """Stop the workers: after their work (``wait``), or at once (terminated); either
+        way they are reaped before this returns, so none outlives the caller."""
+        if not wait:
+            for p in list((getattr(self._ex, "_processes", None) or {}).values()):
+                p.terminate()
+        self._ex.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> PosePool:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(wait=exc_type is None)
+
+
+# ---- joining -------------------------------------------------------------------------------
+
+
+def _frame_disagreement(a: np.ndarray, b: np.ndarray, W: int, H: int) -> float:
+    """How far apart two landmarkers' people are in one frame (px): for each person of
+    ``a``, the median landmark distance to the nearest person of ``b``; the largest of
+    those.  0 when neither found anyone, inf when they found different numbers of people."""
+    if len(a) != len(b):
+        return math.inf
+    if len(a) == 0:
+        return 0.0
+    scale = np.array([W, H], dtype=np.float64)
+    worst = 0.0
+    for pa in a:
+        d = [float(np.median(np.linalg.norm((pa[:, :2] - pb[:, :2]) * scale, axis=1)))
+             for pb in b]
+        worst = max(worst, min(d))
+    return worst
+
+
+def choose_seam(prev: Sequence[np.ndarray], nxt: Sequence[np.ndarray], settle: int, W: int,
+                H: int) -> tuple[int, float]:
+    """Seam inside an overlap: ``prev[i]`` / ``nxt[i]`` are the people [n, 33, 8] the earlier /
+    later segment found in overlap frame ``i``.
+
+    Returns:
+        (offset in the overlap of the first frame taken from the later segment, that frame's
+        disagreement in px; the end of the overlap and NaN when the two never found the
+        same number of people there).
+    """
+    n = len(prev)
+    d = np.array([_frame_disagreement(prev[i], nxt[i], W, H) for i in range(n)])
+    best, best_i = math.inf, n
+    for i in range(min(settle, n), n - AGREE_FRAMES + 1):
+        w = float(np.mean(d[i:i + AGREE_FRAMES]))
+        if w < best:
+            best, best_i = w, i
+    return best_i, (float(d[best_i]) if best_i < n else float("nan"))
+
+
+def _people_of(counts: np.ndarray, rows: np.ndarray) -> list[np.ndarray]:
+    offs = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+    return [rows[offs[i]:offs[i + 1]] for i in range(len(counts))]
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Every person found in every frame of the clip, after the join.
+
+    Attributes:
+        counts: [T] people per frame.
+        rows: [sum(counts), 33, 8] their landmarks, frame by frame (normalised x, y, z,
+            visibility, presence, world x, y, z m).
+        seams: frame index of each seam.
+        seam_px: disagreement between the two segments at each seam (px; NaN = they never
+            found the same people and the seam is at the end of the overlap).
+    """
+
+    counts: np.ndarray
+    rows: np.ndarray
+    seams: tuple[int, ...]
+    seam_px: tuple[float, ...]
+
+
+def join_segments(tl: Timeline, segs: Sequence[Segment], results: Sequence[SegmentResult],
+                  W: int, H: int, settle_s: float = SETTLE_S) -> Joined | None:
+    """Join per-segment results at their seams; None when a segment did not decode exactly
+    the frames the timeline lists (the caller then runs the clip in one pass)."""
+    T = tl.n_frames
+    fps = (T - 1) / float(tl.video_t_s[-1]) if T > 1 and tl.video_t_s[-1] > 0 else 30.0
+    settle = int(round(settle_s * fps))
+    parts: list[tuple[np.ndarray, list[np.ndarray], int]] = []  # counts, people, first idx
+    for seg, res in zip(segs, results, strict=True):
+        want = tl.pts[seg.run_start:seg.keep_end]
+        if res.pts.shape != want.shape or not np.array_equal(res.pts, want):
+            return None
+        n_rows = int(res.counts.astype(np.int64).sum())
+        rows = np.fromfile(res.out_file, dtype=np.float32,
+                           count=n_rows * N_LANDMARKS * ROW_VALUES)
+        if rows.size != n_rows * N_LANDMARKS * ROW_VALUES:
+            return None
+        rows = rows.reshape(n_rows, N_LANDMARKS, ROW_VALUES)
+        parts.append((res.counts, _people_of(res.counts, rows), seg.run_start))
+    seams: list[int] = []
+    seam_px: list[float] = []
+    people: list[np.ndarray] = list(parts[0][1])
+    for k in range(1, len(parts)):
+        _, nxt, run = parts[k]
+        keep = segs[k].keep_start
+        ov = keep - run
+        prev_ov = people[run:keep]
+        off, px = choose_seam(prev_ov, nxt[:ov], settle, W, H)
+        seam = run + off
+        del people[seam:]
+        people.extend(nxt[off:])
+        seams.append(seam)
+        seam_px.append(px)
+    if len(people) != T:
+        return None
+    counts = np.array([len(p) for p in people], dtype=np.int16)
+    rows = (np.concatenate(people, axis=0) if counts.sum() else
+            np.zeros((0, N_LANDMARKS, ROW_VALUES), np.float32))
+    return Joined(counts=counts, rows=rows.astype(np.float32, copy=False),
+                  seams=tuple(seams), seam_px=tuple(seam_px))
+
+
+def select_people(counts: np.ndarray, rows: np.ndarray, t_s: np.ndarray, num_poses: int
+                  ) -> np.ndarray:
+    """The runner's landmarks per frame, [T, 33, 8] (NaN where not in view): with one person
+    per frame (``num_poses`` 1) that person, else the one in view longest
+    (:func:`formcheck.pose._longest_track`), as :func:`formcheck.pose.extract_frames`
+    chooses."""
+    from formcheck.pose import _longest_track
+
+    T = len(counts)
+    out = np.full((T, N_LANDMARKS, ROW_VALUES), np.nan, np.float32)
+    offs = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+    if num_poses <= 1:
+        has = counts > 0
+        out[has] = rows[offs[:-1][has]]
+        return out
+    hips = [rows[offs[i]:offs[i + 1], [23, 24], :2].mean(axis=1).reshape(-1, 2)
+            for i in range(T)]
+    choice = _longest_track(hips, list(t_s))
+    for i, k in enumerate(choice):
+        if k is not None:
+            out[i] = rows[offs[i] + k]
+    return out
+
+
+def extract_parallel(
+    path: str | os.PathLike[str],
+    info: VideoInfo,
+    tl: Timeline,
+    n_workers: int,
+    model_path: str | os.PathLike[str] | None = None,
+    num_poses: int = 1,
+    model_side_px: int | None = None,
+    pool: PosePool | None = None,
+    progress: bool | None = None,
+) -> tuple[object, Joined] | None:
+    """Run the pose model over ``path`` in time segments on ``n_workers`` processes.
+
+    Returns:
+        (the :class:`formcheck.pose.PoseSeries`, the :class:`Joined` people of every
+        frame), or None when the clip is too short to split, a segment's frames did not
+        match ``tl``, or a worker failed other than on the model or the temporary folder
+        (e.g. a damaged stretch, or a worker killed): the caller then runs one pass.
+    """
+    from formcheck.pose import series_from_rows
+
+    segs = plan_segments(tl, n_workers)
+    if len(segs) < 2:
+        return None
+    own = pool is None
+    if own:
+        pool = PosePool(len(segs))
+    assert pool is not None
+    ok = False
+    tmpdir = None
+    try:
+        tmpdir = _mkdtemp()
+        t0 = float(int(tl.pts[0]) * tl.time_base)
+        futs = []
+        for k, seg in enumerate(segs):
+            task = _Task(
+                path=str(path), model_path=None if model_path is None else str(model_path),
+                num_poses=num_poses, model_side_px=model_side_px,
+                rotation_deg=info.rotation_deg, decode_pts=int(tl.pts[seg.decode_start]),
+                run_pts=int(tl.pts[seg.run_start]),
+                end_pts=None if seg.keep_end >= tl.n_frames else int(tl.pts[seg.keep_end]),
+                seek=seg.decode_start > 0, t0_s=t0, time_base=tl.time_base,
+                out_file=os.path.join(tmpdir, f"segment-{k}.f32"))
+            futs.append(pool.submit(_run_segment, task))
+        try:
+            results = _gather(futs, tl, progress, info)
+        except (ModelError, OutputWriteError):
+            raise  # the one pass would fail the same way
+        except Exception:  # noqa: BLE001 - e.g. a damaged stretch one pass decodes past
+            return None  # the caller runs the clip in one pass, with its own errors
+        joined = join_segments(tl, segs, results, info.width_px, info.height_px)
+        if joined is None:
+            return None
+        t_s = tl.video_t_s / info.slowmo
+        data = select_people(joined.counts, joined.rows, t_s, num_poses)
+        series = series_from_rows(data, t_s, np.arange(tl.n_frames, dtype=np.int32),
+                                  joined.counts, info, model_path)
+        ok = True
+        return series, joined
+    finally:
+        if own:
+            pool.close(wait=ok)
+        if tmpdir is not None:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _gather(futs: list[Future], tl: Timeline, progress: bool | None, info: VideoInfo
+            ) -> list[SegmentResult]:
+    """Wait for the workers (a bar per finished segment's frames when ``progress``)."""
+    import sys
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    from tqdm import tqdm
+
+    if progress is None:
+        progress = sys.stderr.isatty()
+    pending = set(futs)
+    with worker_deaths(), tqdm(total=tl.n_frames, disable=not progress, unit="frame",
+                               desc=Path(info.path).name[:30], leave=False) as bar:
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for f in done:
+                bar.update(len(f.result().pts))
+        return [f.result() for f in futs]
+
+
+@contextlib.contextmanager
+def worker_deaths() -> Iterator[None]:
+    """Turn a worker process that died (killed, out of memory, a crash in native code) into
+    a one-line :class:`~formcheck.errors.FormcheckError` (exit 1) saying what to try."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from formcheck.errors import FormcheckError
+
+    try:
+        yield
+    except BrokenProcessPool as exc:
+        raise FormcheckError("a worker process stopped unexpectedly (out of memory, or "
+                             "killed); try again with --jobs 1") from exc
+
+
+def _mkdtemp() -> str:
+    try:
+        return tempfile.mkdtemp(prefix="formcheck-pose-")
+    except OSError as exc:
+        raise OutputWriteError(f"cannot create a temporary folder ({exc.strerror}); set "
+                               "TMPDIR to a writable folder") from exc
