@@ -182,8 +182,16 @@ def test_slow_motion_is_flagged_and_slowmo_option_fixes_it():
 
     slowed = replace(slowed, t_s=slowed.t_s * 4.0)  # played back 4x slower, no metadata
     a = analyze_pose(slowed)
-    assert value(a, "cadence_spm") == pytest.approx(170.0 / 4, abs=1.0)
-    assert any("slowed down" in w and "--slowmo" in w for w in a.warnings)
+    cad = a.metrics.summaries["cadence_spm"]
+    # the raw number is kept for the record, but is not a measurement: it is not assessed
+    assert cad.extra["raw_value"] == pytest.approx(170.0 / 4, abs=1.0)
+    assert cad.value is None and "slowed down about 4.0x" in cad.reason
+    assert "--slowmo 4" in cad.reason
+    assert any("slowed down" in w and "--slowmo 4" in w for w in a.warnings)
+    for mid in ("step_time_ms", "stride_time_ms", "contact_time_ms", "duty_factor_pct"):
+        assert not a.metrics.summaries[mid].usable, mid
+    slow = [f for f in a.findings if f.id == "slow_cadence"][0]
+    assert not slow.assessed and "slowed down" in slow.reason
     b = analyze_pose(slowed, Options(slowmo=4.0))
     assert value(b, "cadence_spm") == pytest.approx(170.0, abs=1.0)
     assert not any("slowed down" in w for w in b.warnings)

@@ -134,7 +134,7 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
         judged = {k: MetricSummary(id=k, value=None, unit=v.unit, status=Status.NOT_MEASURABLE,
                                    reason="the clip shows walking, not running")
                   for k, v in met.summaries.items()}
-    findings = rules_mod.evaluate(judged, ruleset)
+    findings = rules_mod.evaluate(judged, ruleset, met.doubts)
     warnings = met.warnings
     most = int(pose.n_people.max()) if pose.n_frames else 0
     if most > 1:  # pose.extract follows one person: the one in view longest

@@ -992,7 +992,8 @@ def build_metric_rows(rep: dict[str, Any]) -> list[dict[str, Any]]:
                 for s in ("L", "R"))
         rows.append({
             "id": k, "label": label_of(k), "status": m.get("status", ""),
-            "status_text": STATUS_TEXT.get(m.get("status", ""), m.get("status", "")),
+            "status_text": ("Not assessed" if str(m.get("reason", "")).startswith(
+                "not assessed") else STATUS_TEXT.get(m.get("status", ""), m.get("status", ""))),
             "value": fmt_value(m["value"], unit) if measurable else "",
             "spread": (fmt_value(m["spread"], unit) if measurable and m.get("spread") is not None
                        else ""),

@@ -43,7 +43,9 @@ def summary_text(rep: dict[str, Any], color: bool = False, width: int = 92) -> s
         if mid == "vertical_oscillation_cm" and m["value"] is None:
             continue
         status = m["status"].replace("_", " ")
-        if m["status"] != "measured":
+        if m["reason"].startswith("not assessed"):  # a warning doubts this number
+            status = m["reason"]
+        elif m["status"] != "measured":
             status += f": {m['reason']}"
         val = _fmt(m["value"], m["unit"])
         spread = "" if m["spread"] is None else f"{m['spread']:.1f}"
