@@ -289,7 +289,8 @@ class Painter:
         # number: the panel says it is not assessed and why, in short
         self.cadence_doubt = None
         if cad is not None and cad.reason.startswith("not assessed"):
-            self.cadence_doubt = cad.reason.removeprefix("not assessed: ").split(";")[0]
+            self.cadence_doubt = cad.reason.removeprefix("not assessed: ").split(";")[0] \
+                .replace("the clip looks ", "clip looks ")
         self.findings = sorted((f for f in analysis.findings
                                 if f.assessed and f.severity.value != "none"),
                                key=lambda f: -f.severity.rank)

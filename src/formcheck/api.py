@@ -15,10 +15,18 @@ import numpy as np
 
 from formcheck import events as events_mod
 from formcheck import metrics as metrics_mod
+from formcheck import people as people_mod
 from formcheck import signals, view
 from formcheck.errors import NoRunnerError
 from formcheck.pose import DEFAULT_MODEL_SIDE_PX, PoseSeries, extract
 from formcheck.results import MetricSummary, Status
+
+#: People the pose model may find per frame by default.  Measured (bench/pose_speed.py
+#: style, 360-frame 720x1280 sample, one person): 37-39 fps with 1, 20-24 fps with 3 or 5:
+#: asking for more than one person makes the model run its person detector on every frame
+#: (with one, it tracks the person it has); the count itself barely matters.  That cost buys
+#: seeing bystanders, coaches and other runners, without which the runner cannot be chosen.
+DEFAULT_NUM_POSES = 4
 
 #: Context (s) analysed on each side of a --start/--end window.
 WINDOW_MARGIN_S = 1.0
@@ -36,7 +44,10 @@ class Options:
         start_s, end_s: analyse only this window (real time, s).
         rules: rules TOML path (None = packaged rules).
         model_side_px: longest side of frames handed to the model.
-        num_poses: people the model may return per frame.
+        num_poses: people the model may find per frame (:data:`DEFAULT_NUM_POSES`; 1 is
+            faster but cannot see anyone else, so cannot choose the runner among them).
+        person: analyse this tracked person (number as in people.png); None = the runner
+            is chosen automatically (:mod:`formcheck.people`).
     """
 
     model: str | None = None
@@ -50,7 +61,8 @@ class Options:
     end_s: float | None = None
     rules: str | None = None
     model_side_px: int | None = DEFAULT_MODEL_SIDE_PX
-    num_poses: int = 1
+    num_poses: int = DEFAULT_NUM_POSES
+    person: int | None = None
 
     def to_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -70,6 +82,7 @@ class Analysis:
     findings: list = field(default_factory=list)
     rules: object | None = None
     warnings: tuple[str, ...] = ()
+    people: people_mod.People | None = None
 
 
 def run_pose(path: str | os.PathLike[str], options: Options, progress: bool | None = None
@@ -87,6 +100,7 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
     options = options or Options()
     if options.slowmo != pose.slowmo:
         pose = pose.with_slowmo(options.slowmo)
+    pose, ppl = people_mod.choose(pose, options.person)
     window = options.start_s is not None or options.end_s is not None
     if window:
         # clean and find events with a margin of context, then keep the window's steps: the
@@ -136,14 +150,14 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
                   for k, v in met.summaries.items()}
     findings = rules_mod.evaluate(judged, ruleset, met.doubts)
     warnings = met.warnings
-    most = int(pose.n_people.max()) if pose.n_frames else 0
-    if most > 1:  # pose.extract follows one person: the one in view longest
-        warnings = (f"{most} people were in view at once: formcheck followed the one who "
-                    "stayed in view longest (check that annotated.mp4 shows the runner you "
-                    "meant)",) + tuple(warnings)
+    if ppl.n_people > 1:
+        warnings = (f"{ppl.n_people} people were in view (up to {ppl.max_in_frame} at once): "
+                    f"formcheck analysed person {ppl.chosen}, because {ppl.why}. Check "
+                    "people.png and annotated.mp4; pick another with --person N",
+                    ) + tuple(warnings)
     return Analysis(source=pose.source, options=options, pose=pose, clean=clean, view=vinfo,
                     events=ev, metrics=met, findings=findings, rules=ruleset,
-                    warnings=warnings)
+                    warnings=warnings, people=ppl)
 
 
 def analyze(path: str | os.PathLike[str], options: Options | None = None,
