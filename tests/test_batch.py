@@ -27,7 +27,7 @@ STAMP = ".formcheck-done.json"
 GOOD = ["a/run1.mov", "a/run1.mp4", "b/nested/pan.mp4"]
 BAD = ["bad/corrupt.mp4", "bad/notes.MP4"]
 REPORT_FILES = {"report.json", "metrics.json", "steps.csv", "landmarks.npz", "landmarks.csv",
-                "report.html"}
+                "report.html", "people.png"}
 HIDDEN_TEMP = re.compile(r"^\..+\.(part|old)-[0-9a-f]{8}$")
 
 

@@ -82,6 +82,8 @@ def build_report(analysis: Any, video_info: dict[str, Any] | None = None,
             "spectral_cadence_spm": 60.0 * ev.step_hz_spectral,
             "max_people_in_frame": int(pose.n_people.max()) if pose.n_frames else 0,
         },
+        "people": a.people.to_dict() if getattr(a, "people", None) is not None else None,
+        "doubts": [d.to_dict() for d in getattr(met, "doubts", ())],
         "metrics": {k: v.to_dict() for k, v in met.summaries.items()},
         "findings": findings,
         "summary": {
