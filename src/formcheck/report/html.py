@@ -1044,6 +1044,7 @@ def render_html(analysis: Any, rep: dict[str, Any]) -> str:
                                f"{video.get('codec', '')}"
                       + (f", slow motion \u00d7{fmt_num(video.get('slowmo'), 1)}"
                          if (video.get("slowmo") or 1) != 1 else "")))
+    ppl = rep.get("people") or {}
     quality = [
         ("Leg-label swaps repaired", q.get("leg_swaps_repaired")),
         ("Outlier coordinates rejected", q.get("outliers_rejected")),
@@ -1052,6 +1053,10 @@ def render_html(analysis: Any, rep: dict[str, Any]) -> str:
         ("Cadence from the body's rhythm", None if q.get("spectral_cadence_spm") is None
          else f"{fmt_num(q['spectral_cadence_spm'], 1)} steps/min"),
         ("Most people in one frame", q.get("max_people_in_frame")),
+        ("People in view", ppl.get("n_people")),
+        ("Person analysed (as numbered in people.png)",
+         f"{ppl['chosen']} ({ppl.get('chosen_by', '')}): {ppl.get('why', '')}"
+         if ppl.get("chosen") else None),
     ]
     rules = getattr(analysis, "rules", None)
     ctx = {

@@ -32,6 +32,12 @@ def summary_text(rep: dict[str, Any], color: bool = False, width: int = 92) -> s
         f"{q['n_frames']} frames at {q['fps_real'] or 0:.1f} fps real time; runner found in "
         f"{100 * q['detection_rate']:.0f} % of frames; {q['steps_detected']} steps "
         f"({q.get('steps_rejected', 0)} rejected)")
+    ppl = rep.get("people") or {}
+    if ppl.get("persons"):
+        n = ppl["n_people"]
+        lines.append(f"People in view: {n}" + (
+            f"; analysed person {ppl['chosen']} (see people.png; --person N picks another)"
+            if n > 1 or len(ppl["persons"]) > 1 else ""))
     for w in rep["warnings"]:
         lines.append(st("! " + w, fg="yellow"))
     lines.append("")
