@@ -70,7 +70,10 @@ class Options:
 
 @dataclass(frozen=True)
 class Analysis:
-    """Everything one analysis produced."""
+    """Everything one analysis produced.
+
+    ``pose`` is the analysed person over the analysed stretch; ``pose_full`` the same person
+    over the whole clip with every person's landmarks (what landmarks.npz holds)."""
 
     source: str
     options: Options
@@ -83,6 +86,7 @@ class Analysis:
     rules: object | None = None
     warnings: tuple[str, ...] = ()
     people: people_mod.People | None = None
+    pose_full: PoseSeries | None = None
 
 
 def run_pose(path: str | os.PathLike[str], options: Options, progress: bool | None = None
@@ -100,7 +104,13 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
     options = options or Options()
     if options.slowmo != pose.slowmo:
         pose = pose.with_slowmo(options.slowmo)
-    pose, ppl = people_mod.choose(pose, options.person)
+    pose_full, ppl = people_mod.choose(pose, options.person)
+    pose = pose_full
+    if ppl.span_t_s is not None and ppl.n_people > 1 and pose.n_frames and (
+            ppl.span_t_s[0] > pose.t_s[0] or ppl.span_t_s[1] < pose.t_s[-1]):
+        # with others in view, the analysis covers the stretch the runner is in view (their
+        # absence before and after is not "runner not visible")
+        pose = pose.slice(*ppl.span_t_s)
     window = options.start_s is not None or options.end_s is not None
     if window:
         # clean and find events with a margin of context, then keep the window's steps: the
@@ -157,7 +167,7 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
                     ) + tuple(warnings)
     return Analysis(source=pose.source, options=options, pose=pose, clean=clean, view=vinfo,
                     events=ev, metrics=met, findings=findings, rules=ruleset,
-                    warnings=warnings, people=ppl)
+                    warnings=warnings, people=ppl, pose_full=pose_full)
 
 
 def analyze(path: str | os.PathLike[str], options: Options | None = None,

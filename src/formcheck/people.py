@@ -445,6 +445,10 @@ def _join_gait_fragments(ids: np.ndarray, feats: dict[int, dict[str, object]],
 def choose(pose: PoseSeries, person: int | None = None) -> tuple[PoseSeries, People]:
     """Track everyone in ``pose.people`` and return (the runner's PoseSeries, People).
 
+    The returned series covers the whole clip (NaN where the runner is not in view) and keeps
+    ``people``, so it can be saved and re-analysed (``--pose``, ``--person``);
+    ``People.span_t_s`` is the stretch the runner is in view, which the analysis covers.
+
     Args:
         pose: the pose stage's output (with ``people`` when the model was asked for several).
         person: the number of the person to analyse (``--person N``, as in people.png);
@@ -553,8 +557,6 @@ def choose(pose: PoseSeries, person: int | None = None) -> tuple[PoseSeries, Peo
     ps = _series_of(pose, ids, tracks[chosen.number - 1])
     seen = np.flatnonzero(ps.detected)
     span = (float(ps.t_s[seen[0]]), float(ps.t_s[seen[-1]])) if seen.size else None
-    if span is not None and (seen[0] > 0 or seen[-1] < T - 1):
-        ps = ps.slice(*span)  # the analysis covers the stretch the runner is in view
     return ps, People(persons=tuple(persons), chosen=chosen.number, chosen_by=by, why=why,
                       span_t_s=span, **common)
 

@@ -36,7 +36,8 @@ def write_outputs(analysis: Any, outdir: str | Path, video_info: dict[str, Any] 
         (tmp / "metrics.json").write_text(json.dumps(metrics_doc, indent=2) + "\n",
                                           encoding="utf-8")
         analysis.metrics.steps.to_csv(tmp / "steps.csv")
-        analysis.pose.save(tmp / "landmarks.npz")
+        full = getattr(analysis, "pose_full", None)
+        (full if full is not None else analysis.pose).save(tmp / "landmarks.npz")
         analysis.pose.to_csv(tmp / "landmarks.csv")
         people = getattr(analysis, "people", None)
         if people is not None and people.persons and people.frame_index >= 0 \
