@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import SAMPLE, SAMPLE_DIR, run_cli
+from multiperson import with_still_person
+
 from formcheck.api import Options, analyze_pose
 from formcheck.landmarks import L_HIP, R_HIP
 from formcheck.pose import PoseSeries, extract
-from multiperson import with_still_person
 
 WALK = SAMPLE_DIR / "walking_side_hall.mp4"
 CADENCE_REF = json.loads(SAMPLE.with_suffix(".json").read_text())["cadence_spm"]["value"]

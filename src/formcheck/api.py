@@ -127,7 +127,7 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
     repair = raw_view not in ("front", "back")
     clean = signals.clean(pose.t_s, pose.xy_px, pose.visibility, repair_identity=repair)
     vinfo = view.classify(clean, view=options.view, direction=options.direction,
-                          setting=options.setting)
+                          setting=options.setting, world_m=pose.world_m)
     if vinfo.view in ("front", "back") and repair:
         # the identity repair is for side views; in front/back views labels are reliable
         clean = signals.clean(pose.t_s, pose.xy_px, pose.visibility, repair_identity=False)
@@ -150,8 +150,10 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
                                                                               "oblique")),
                            options.gait, cadence_spm(ev)[0])
     plausible = view.body_plausible_share(pose.xy_px)  # undetected frames are NaN: skipped
+    camera = view.vertical_travel_doubts(pose.xy_px, vinfo)
     met = metrics_mod.compute(clean, vinfo, ev, height_cm=options.height_cm,
-                              detection_rate=det_rate, body_plausible=plausible)
+                              detection_rate=det_rate, body_plausible=plausible,
+                              extra_doubts=camera)
     ruleset = rules_mod.load_rules(Path(options.rules) if options.rules else None)
     judged = met.summaries
     if vinfo.gait == "walking":

@@ -403,7 +403,10 @@ def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | N
     if common:
         warnings.extend(common)
     warnings.extend(ev.notes)
-    doubts.extend(extra_doubts)
+    for d in extra_doubts:
+        if any(summaries.get(m) is not None and summaries[m].usable for m in d.metric_ids):
+            warnings.append(d.message)  # said only where it withholds a number
+            doubts.append(d)
     summaries = apply_doubts(summaries, doubts)
     return Metrics(steps=steps, summaries=summaries, warnings=tuple(warnings), fps_real=fps,
                    lean_series_deg=lean, doubts=tuple(doubts))
