@@ -201,7 +201,8 @@ def bounce_phase(clean: CleanSeries, sagittal: bool = True) -> float:
     flight (feet apart): positive.  Walking is an inverted pendulum: the pelvis is highest at
     midstance and lowest in double support, when the feet are furthest apart: negative.
     Front/back view: the vertical gap between the feet (largest at midswing = the other
-    foot's midstance) replaces the separation, with the sign flipped.  Label-free and
+    foot's midstance) replaces the separation, with the sign flipped, and both are measured in
+    trunk lengths of the moment (the runner may come closer or move away).  Label-free and
     independent of the frame rate.  NaN when too few frames.
     """
     from scipy.ndimage import median_filter
@@ -218,6 +219,16 @@ def bounce_phase(clean: CleanSeries, sagittal: bool = True) -> float:
     k = max(3, int(clean.fps) | 1)
     hu = hip_up[m] - median_filter(hip_up[m], size=k)
     sp = sep[m] - median_filter(sep[m], size=k)
+    if not sagittal:
+        # a runner coming closer or moving away grows or shrinks in the image: measure both
+        # signals in trunk lengths of the moment, so the late (near) strides do not outweigh
+        # the early ones
+        sh = (xy[:, L_SHOULDER] + xy[:, R_SHOULDER]) / 2
+        hip = (xy[:, L_HIP] + xy[:, R_HIP]) / 2
+        trunk = np.linalg.norm(sh - hip, axis=1)[m]
+        if np.isfinite(trunk).all() and (trunk > 0).all():
+            scale = median_filter(trunk, size=k)
+            hu, sp = hu / scale, sp / scale
     if hu.std() == 0 or sp.std() == 0:
         return float("nan")
     return float(np.corrcoef(hu, sp)[0, 1])
