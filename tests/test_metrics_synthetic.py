@@ -297,6 +297,7 @@ def test_a_cut_withholds_vertical_oscillation(pose_of):
     from dataclasses import replace
 
     from conftest import SAMPLE
+
     from formcheck.view import count_cuts
 
     pose = pose_of(SAMPLE)
