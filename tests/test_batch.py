@@ -131,10 +131,15 @@ def test_folder_batch_outputs_and_summary(first_run: tuple, clip_dir: Path) -> N
     # the treadmill cut is measurable; the same clip in two containers, two folders
     assert 150 < float(by["a/run1.mp4"]["cadence_spm"]) < 190
     assert by["a/run1.mov"]["cadence_spm"] == by["a/run1.mp4"]["cadence_spm"]
+    # the 1.7 s pan has too few steps: the summary says so at a glance, not "ok" alone
+    assert "not measurable" in by["b/nested/pan.mp4"]["attention"], by["b/nested/pan.mp4"]
+    assert by["b/nested/pan.mp4"]["warnings"]
+    assert by["a/run1.mp4"]["people"] == "1"
     assert "damaged" in by["bad/corrupt.mp4"]["reason"]
     assert "not a video" in by["bad/notes.MP4"]["reason"]
     for p in BAD:
         assert by[p]["status"] == "failed" and by[p]["report"] == ""
+        assert by[p]["attention"] == "failed: " + by[p]["reason"]
         assert "\n" not in by[p]["reason"] and str(clip_dir) not in by[p]["reason"]
         assert not (out / (p + "_formcheck")).exists()
         assert f"formcheck: failed: {p}: {by[p]['reason']}" in proc.stderr
@@ -449,9 +454,19 @@ def test_summary_html_sorts_and_links(first_run: tuple, artifacts_dir: Path) -> 
         order = page.evaluate(paths)
         assert [float(rows[p]["duration_s"]) for p in order[:3]] == sorted(dur, reverse=True)
         page.screenshot(artifacts_dir / "batch_summary.png")
+        flagged = page.evaluate("() => [...document.querySelectorAll('td.attention.flag')]"
+                                ".map(td => td.parentElement.cells[0].textContent.trim())")
+        assert sorted(flagged) == sorted(p for p in rows if rows[p]["attention"])
+        assert "b/nested/pan.mp4" in flagged
         hrefs = page.evaluate("() => [...document.querySelectorAll('#summary a')]"
                               ".map(a => a.getAttribute('href'))")
         assert sorted(hrefs) == sorted(rows[p]["report"] for p in GOOD)
         page.raw.locator("#summary a", has_text="b/nested/pan.mp4").click()
         page.raw.wait_for_load_state()
         assert page.raw.url == (out / "b/nested/pan.mp4_formcheck/report.html").as_uri()
+    with launch(viewport=(1366, 768)) as browser:  # a laptop screen
+        page = browser.open(out / "summary.html")
+        width = page.evaluate("() => [document.documentElement.scrollWidth, "
+                              "document.querySelector('#summary').getBoundingClientRect().right]")
+        assert width[0] <= 1366 and width[1] <= 1366, width  # no sideways scrolling
+        page.screenshot(artifacts_dir / "batch_summary_laptop.png")

@@ -192,6 +192,12 @@ def test_slow_motion_is_flagged_and_slowmo_option_fixes_it():
         assert not a.metrics.summaries[mid].usable, mid
     slow = [f for f in a.findings if f.id == "slow_cadence"][0]
     assert not slow.assessed and "slowed down" in slow.reason
+    # the annotated video's panel shows no cadence number for it, but says why
+    from formcheck.annotate import Painter
+
+    hud = Painter(a, 640, 360)
+    assert hud.clip_cadence is None and "slowed down about 4.0x" in hud.cadence_doubt
+    assert all(f.id != "slow_cadence" for f in hud.findings)
     b = analyze_pose(slowed, Options(slowmo=4.0))
     assert value(b, "cadence_spm") == pytest.approx(170.0, abs=1.0)
     assert not any("slowed down" in w for w in b.warnings)

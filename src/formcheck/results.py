@@ -135,8 +135,9 @@ def apply_doubts(summaries: dict[str, MetricSummary], doubts: tuple[Doubt, ...] 
     for d in doubts:
         for mid in d.metric_ids:
             m = out.get(mid)
-            if m is None:
-                continue
+            if m is None or (m.value is None and m.status is Status.NOT_MEASURABLE
+                             and not m.reason.startswith("not assessed")):
+                continue  # no number to doubt: its own reason stands
             prior = m.reason if (m.status is Status.NOT_MEASURABLE
                                  and m.reason.startswith("not assessed")) else ""
             reason = d.reason if not prior or d.reason in prior else f"{prior}; {d.reason}"

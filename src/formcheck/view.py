@@ -320,10 +320,10 @@ def vertical_travel_doubts(xy: np.ndarray, info: ViewInfo) -> tuple[Doubt, ...]:
     sc = info.scale_change
     if info.view in ("front", "back") and np.isfinite(sc) and \
             max(sc, 1 / sc) >= settings()["gates"]["steady_max_scale_change"]:
-        how = "comes closer to" if sc > 1 else "moves away from"
-        msg = (f"the runner {how} the camera (trunk {sc:.2f}x its size at the start): in a "
-               f"{info.view} view the image's vertical motion then comes from the distance "
-               "and the camera, not only from the runner")
+        how = "comes closer to" if sc > 1 else "gets farther from"
+        msg = (f"the runner {how} the camera (the trunk ends {sc:.2f}x its size at the start): "
+               f"in a {info.view} view the image's vertical motion then comes from the "
+               "changing distance and a moving camera, not only from the runner")
         out.append(Doubt(msg, f"not assessed: the runner {how} the camera, so the image's "
                               "vertical motion is not the runner's", ids, "distance_changes"))
     return tuple(out)
