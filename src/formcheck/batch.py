@@ -402,6 +402,19 @@ def _is_strictly_inside(child: Path, parent: Path) -> bool:
 # The task: one recording (runs in a worker process or on a Dask worker)
 
 
+#: Low-confidence reasons that every clip carries (the method's own limits, stated in each
+#: report), so they do not single a recording out for attention: only other reasons (few
+#: steps, hidden feet, an oblique view, a low frame rate ...) do.
+STANDING_CAUTIONS = ("2D knee angles carry", "no published threshold", "No published threshold",
+                     "always a low-confidence cue", "measure: read this as a cue")
+
+
+def _clip_specific(reason: str) -> bool:
+    """True when a finding's low-confidence reason has a part that is about this clip."""
+    parts = [p.strip() for p in str(reason).split(";") if p.strip()]
+    return any(not any(c in p for c in STANDING_CAUTIONS) for p in parts)
+
+
 #: Findings that need a side (sagittal) view: in another view they are "wrong view".
 _SIDE_VIEW_REASON = "needs a side view"
 
@@ -432,7 +445,7 @@ def attention_reasons(report: dict[str, Any]) -> list[str]:
     if (ppl.get("n_people") or 0) > 1:
         out.append(f"{ppl['n_people']} people in view (person {ppl.get('chosen')} analysed)")
     low = [f["id"] for f in findings if f.get("assessed") and f.get("confidence") == "low"
-           and f.get("severity") in ("mild", "marked")]
+           and f.get("severity") in ("mild", "marked") and _clip_specific(f.get("reason", ""))]
     if low:
         out.append("low confidence: " + ", ".join(low))
     wrong = [f["id"] for f in findings if not f.get("assessed")

@@ -345,7 +345,7 @@ def _rhythm(ps: PoseSeries) -> tuple[float, float]:
     try:
         clean = signals.clean(sub.t_s, sub.xy_px, sub.visibility)
         ev = events.detect(clean, view.classify(clean))
-    except (ValueError, IndexError, FloatingPointError):
+    except Exception:  # noqa: BLE001 - a bystander's odd landmarks must not end the analysis
         return float("nan"), 0.0
     hz = ev.step_hz_spectral
     return (60.0 * hz if np.isfinite(hz) else float("nan"),
@@ -476,6 +476,8 @@ def choose(pose: PoseSeries, person: int | None = None) -> tuple[PoseSeries, Peo
     feats = {k: _features(pose, ids, k) for k in tracks_of(ids)}
     ids = _join_gait_fragments(ids, feats, float(cfg["min_leg_motion_leg"]))
     tracks = tracks_of(ids)
+    if not tracks and ids.size and ids.max() >= 0:  # a short clip: its longest track counts
+        tracks = [int(np.argmax(np.bincount(ids[ids >= 0].ravel())))]
     feats = {k: feats[k] if k in feats and int(feats[k]["n"]) == int((ids == k).any(axis=1)
                                                                       .sum())
              else _features(pose, ids, k) for k in tracks}
