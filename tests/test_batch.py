@@ -444,13 +444,13 @@ def test_summary_html_sorts_and_links(first_run: tuple, artifacts_dir: Path) -> 
                 ".map(r => r.cells[0].textContent.trim())"
         assert page.evaluate(paths) == sorted(GOOD + BAD)
         rows = {r["path"]: r for r in read_summary(out)}
-        col = list(rows["a/run1.mp4"]).index("duration_s")
-        page.raw.locator("#summary th").nth(col).click()  # ascending, empty cells last
+        dur_head = page.raw.locator('#summary th[data-col="duration_s"]')
+        dur_head.click()  # ascending, empty cells last
         order = page.evaluate(paths)
         dur = [float(rows[p]["duration_s"]) for p in order if rows[p]["duration_s"]]
         assert dur == sorted(dur) and len(dur) == 3 and order[3:] == [
             p for p in sorted(BAD)]
-        page.raw.locator("#summary th").nth(col).click()  # descending
+        dur_head.click()  # descending
         order = page.evaluate(paths)
         assert [float(rows[p]["duration_s"]) for p in order[:3]] == sorted(dur, reverse=True)
         page.screenshot(artifacts_dir / "batch_summary.png")

@@ -1005,6 +1005,8 @@ def summary_html_text(columns: list[str], rows: list[dict[str, Any]], ruleset: A
                   "attention": "needs attention"})
     return env.get_template("summary.html.j2").render(
         columns=columns, rows=rows, numeric=numeric, version=__version__, heads=heads,
+        # in the page, a failure's reason is in "needs attention"; the action is in the CSV
+        hidden={"report", "reason", "action"}, wide={"path", "attention", "warnings"},
         n_attention=sum(bool(r.get("attention")) for r in rows),
         n_ok=sum(r["status"] == "ok" for r in rows),
         n_failed=sum(r["status"] == "failed" for r in rows),
