@@ -154,8 +154,10 @@ def main() -> None:
 @click.argument("video", type=click.Path())
 @click.option("-o", "--out", "out", type=click.Path(), required=True, help="Output folder.")
 @_apply(common_model)
+@click.option("--max-people", type=click.IntRange(1, 5), default=4, show_default=True,
+              help="People the model may find per frame (all are kept in landmarks.npz).")
 def pose(video: str, out: str, model: str | None, slowmo: float, force: bool,
-         quiet: bool) -> None:
+         quiet: bool, max_people: int) -> None:
     """Extract pose landmarks from VIDEO (landmarks.npz, landmarks.csv, pose.json)."""
 
     def job() -> None:
@@ -167,7 +169,8 @@ def pose(video: str, out: str, model: str | None, slowmo: float, force: bool,
         from formcheck.outputs import check_free
 
         check_free(Path(out), force)
-        ps = extract(video, model_path=model, slowmo=slowmo, progress=None if not quiet else False)
+        ps = extract(video, model_path=model, slowmo=slowmo, num_poses=max_people,
+                     progress=None if not quiet else False)
         with staged_dir(out, force=force) as tmp:
             ps.save(tmp / "landmarks.npz")
             ps.to_csv(tmp / "landmarks.csv")
