@@ -585,7 +585,7 @@ def draw(image_rgb: np.ndarray, people: People, sx: float = 1.0, sy: float = 1.0
         th = int(round((4 if chosen else 2) * u))
         cv2.rectangle(img, a, b, (0, 0, 0), th + 2, cv2.LINE_AA)
         cv2.rectangle(img, a, b, col, th, cv2.LINE_AA)
-        text = f"{p.number}" + (" runner" if chosen else "")
+        text = f"{p.number}" + (" analysed" if chosen else "")
         fs = 0.9 * u
         (tw, th_), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, fs, 2)
         org = (a[0] + 4, max(th_ + 4, a[1] - 6) if a[1] - 6 > th_ else a[1] + th_ + 6)

@@ -990,8 +990,10 @@ def build_metric_rows(rep: dict[str, Any]) -> list[dict[str, Any]]:
                 f"{s} {fmt_num(ps.get(s), _decimals(ps_unit or unit))}"
                 + (f" {ps_unit}" if ps_unit and ps.get(s) is not None else "")
                 for s in ("L", "R"))
+        walking = k == "cadence_spm" and (rep.get("view") or {}).get("gait") == "walking"
         rows.append({
-            "id": k, "label": label_of(k), "status": m.get("status", ""),
+            "id": k, "label": "Cadence (walking)" if walking else label_of(k),
+            "status": m.get("status", ""),
             "status_text": ("Not assessed" if str(m.get("reason", "")).startswith(
                 "not assessed") else STATUS_TEXT.get(m.get("status", ""), m.get("status", ""))),
             "value": fmt_value(m["value"], unit) if measurable else "",

@@ -43,6 +43,8 @@ def summary_text(rep: dict[str, Any], color: bool = False, width: int = 92) -> s
     lines.append("")
     lines.append(st(f"{'Metric':<30} {'Value':>18} {'Spread':>9} {'Steps':>6}  Status", bold=True))
     for mid, label in LABELS.items():
+        if mid == "cadence_spm" and v["gait"] == "walking":
+            label = "Cadence (walking)"
         m = rep["metrics"].get(mid)
         if m is None:
             continue

@@ -60,7 +60,7 @@ def write_outputs(analysis: Any, outdir: str | Path, video_info: dict[str, Any] 
 
 def write_people_png(analysis: Any, path: Path) -> None:
     """people.png: the frame with the most tracked people, each boxed and numbered (the
-    numbers ``--person N`` takes), the analysed person marked "runner"."""
+    numbers ``--person N`` takes), the analysed person marked "analysed"."""
     import cv2
 
     from formcheck import people as people_mod
