@@ -91,10 +91,40 @@ class Analysis:
 
 def run_pose(path: str | os.PathLike[str], options: Options, progress: bool | None = None
              ) -> PoseSeries:
-    """Pose stage only."""
-    return extract(path, model_path=options.model, slowmo=options.slowmo,
-                   model_side_px=options.model_side_px, num_poses=options.num_poses,
-                   progress=progress)
+    """Pose stage: the runner's landmarks, and everyone in view.
+
+    Asked for one person per frame, the model tracks that person from frame to frame (the
+    best landmarks it gives); asked for several, it re-detects people in every frame, and the
+    landmarks of even a lone runner change (bench/accuracy.py: sample contact time 230 ->
+    163 ms, left/right agreement 79 -> 64 %).  So with ``num_poses`` > 1 the clip is run
+    (1) with one person per frame at full rate and (2) as a census of everyone, with
+    ``num_poses`` per frame on frames ``census_hz`` apart (settings.toml ``[people]``).  When
+    the census finds the runner (:func:`formcheck.people.choose`) to be the person the
+    tracking run followed, the tracking run's landmarks are used; otherwise (3) the model is
+    run again on every frame with ``num_poses`` people, and the runner's landmarks come from
+    that run.
+    """
+    kw = dict(model_path=options.model, slowmo=options.slowmo,
+              model_side_px=options.model_side_px)
+    main = extract(path, num_poses=1, progress=progress, **kw)
+    if options.num_poses <= 1 or main.n_frames == 0:
+        return main
+    from formcheck.config import settings
+    from formcheck.pose import extract_frames
+    from formcheck.video import iter_frames, probe
+
+    info = probe(path, slowmo=options.slowmo)
+    fps = main.fps_real * options.slowmo if main.n_frames > 1 else 30.0  # video frames/s
+    step = max(1, int(round(fps / float(settings()["people"]["census_hz"]))))
+    frames = (fr for fr in iter_frames(path, slowmo=options.slowmo,
+                                       max_side_px=options.model_side_px)
+              if fr.index % step == 0)
+    census = extract_frames(frames, info, model_path=options.model,
+                            num_poses=options.num_poses, progress=progress)
+    pose = people_mod.with_census(main, census)
+    if pose.people is None or people_mod.choose(pose, options.person)[1].from_tracking:
+        return pose
+    return extract(path, num_poses=options.num_poses, progress=progress, **kw)
 
 
 def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:

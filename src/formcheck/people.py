@@ -127,6 +127,8 @@ class People:
             this can be less than ``len(persons)``).
         span_t_s: (first, last) time (s) the chosen person is in view: the analysis covers
             that stretch.
+        from_tracking: the landmarks analysed come from the one-person (tracking) run of the
+            model; False: from the several-person run (see :func:`formcheck.api.run_pose`).
     """
 
     persons: tuple[Person, ...]
@@ -138,6 +140,7 @@ class People:
     poses_per_frame: int
     n_in_view: int = 0
     span_t_s: tuple[float, float] | None = None
+    from_tracking: bool = True
 
     @property
     def n_people(self) -> int:
@@ -146,6 +149,7 @@ class People:
 
     def to_dict(self) -> dict[str, object]:
         return {"n_people": self.n_people, "n_tracks": len(self.persons),
+                "from_tracking": self.from_tracking,
                 "max_in_frame": self.max_in_frame,
                 "span_t_s": None if self.span_t_s is None else [round(float(v), 3)
                                                                 for v in self.span_t_s],
@@ -379,11 +383,13 @@ def _single(pose: PoseSeries) -> People:
                   poses_per_frame=1)
 
 
-def _features(pose: PoseSeries, ids: np.ndarray, k: int) -> dict[str, object]:
-    """What the choice looks at for track ``k`` (see the module docstring)."""
+def _features(pose: PoseSeries, ids: np.ndarray, k: int, n_sampled: int
+              ) -> dict[str, object]:
+    """What the choice looks at for track ``k`` (see the module docstring); ``n_sampled``:
+    frames people were looked for on (the in-view share is of those)."""
     from formcheck.view import leg_length_px
 
-    W, H, T = pose.width_px, pose.height_px, pose.n_frames
+    W, H = pose.width_px, pose.height_px
     ps = _series_of(pose, ids, k)
     xy, pres = ps.xy_px, ps.presence
     det = ps.detected
@@ -401,7 +407,7 @@ def _features(pose: PoseSeries, ids: np.ndarray, k: int) -> dict[str, object]:
     motion = float(np.ptp(np.percentile(sep, [5, 95])) / leg) if (sep.size and leg > 0) \
         else 0.0
     spm, ratio = _rhythm(ps)
-    return dict(n=int(det.sum()), share=float(det.sum()) / max(T, 1), height=height,
+    return dict(n=int(det.sum()), share=float(det.sum()) / max(n_sampled, 1), height=height,
                 feet=feet, motion=motion, spm=spm, ratio=ratio,
                 t0=int(seen[0]) if seen.size else 0, t1=int(seen[-1]) if seen.size else 0)
 
@@ -465,7 +471,11 @@ def choose(pose: PoseSeries, person: int | None = None) -> tuple[PoseSeries, Peo
     cfg = settings()["people"]
     T = pose.n_frames
     ids = track(pose.people, pose.n_people, pose.t_s)
-    dt = float(np.median(np.diff(pose.t_s))) if T > 1 else 1.0
+    # frames the people were looked for on (all, or the census frames): shares count those
+    sampled = np.isfinite(pose.people[:, :, 0, 0]).any(axis=1)
+    ts = pose.t_s[sampled]
+    dt = float(np.median(np.diff(ts))) if ts.size > 1 else 1.0
+    n_sampled = max(int(sampled.sum()), 1)
     min_frames = max(3, int(round(float(cfg["min_track_s"]) / max(dt, 1e-6))))
 
     def tracks_of(ids: np.ndarray) -> list[int]:
@@ -473,14 +483,14 @@ def choose(pose: PoseSeries, person: int | None = None) -> tuple[PoseSeries, Peo
                              if ids.size else 0)
         return [k for k in range(counts.size) if counts[k] >= min_frames]
 
-    feats = {k: _features(pose, ids, k) for k in tracks_of(ids)}
+    feats = {k: _features(pose, ids, k, n_sampled) for k in tracks_of(ids)}
     ids = _join_gait_fragments(ids, feats, float(cfg["min_leg_motion_leg"]))
     tracks = tracks_of(ids)
     if not tracks and ids.size and ids.max() >= 0:  # a short clip: its longest track counts
         tracks = [int(np.argmax(np.bincount(ids[ids >= 0].ravel())))]
     feats = {k: feats[k] if k in feats and int(feats[k]["n"]) == int((ids == k).any(axis=1)
                                                                       .sum())
-             else _features(pose, ids, k) for k in tracks}
+             else _features(pose, ids, k, n_sampled) for k in tracks}
     # the frame for people.png: the most tracked people in view, earliest
     in_frame = np.array([len({int(k) for k in ids[t] if k in tracks}) for t in range(T)])
     row = int(np.argmax(in_frame)) if T else -1
@@ -556,11 +566,70 @@ def choose(pose: PoseSeries, person: int | None = None) -> tuple[PoseSeries, Peo
                               f"{p.score:.2f} vs {chosen.score:.2f})")
         if others:
             why += "; not " + "; ".join(others)
-    ps = _series_of(pose, ids, tracks[chosen.number - 1])
+    k = tracks[chosen.number - 1]
+    ps = _follows(pose, ids, k)
+    tracking = ps is not None
+    if ps is None:
+        ps = _series_of(pose, ids, k)
     seen = np.flatnonzero(ps.detected)
     span = (float(ps.t_s[seen[0]]), float(ps.t_s[seen[-1]])) if seen.size else None
     return ps, People(persons=tuple(persons), chosen=chosen.number, chosen_by=by, why=why,
-                      span_t_s=span, **common)
+                      span_t_s=span, from_tracking=tracking, **common)
+
+
+def with_census(main: PoseSeries, census: PoseSeries) -> PoseSeries:
+    """``main`` (one person per frame, every frame) with the people of ``census`` (several
+    per frame, some frames) in its ``people`` slots (NaN on frames the census skipped) and
+    its person counts on census frames."""
+    if census.people is None or main.n_frames == 0:
+        return main
+    row = {int(f): i for i, f in enumerate(main.frame_index)}
+    people = np.full((main.n_frames,) + census.people.shape[1:], np.nan, np.float32)
+    n = main.n_people.copy()
+    for j, f in enumerate(census.frame_index):
+        i = row.get(int(f))
+        if i is not None:
+            people[i] = census.people[j]
+            n[i] = census.n_people[j]
+    return replace(main, people=people, n_people=n)
+
+
+def _follows(pose: PoseSeries, ids: np.ndarray, k: int) -> PoseSeries | None:
+    """The main (one-person, tracking) series restricted to track ``k``'s person, when it
+    follows that person: its hips are within ``follow_max_body`` body heights of the
+    track's on at least ``follow_min_share`` of the frames the track is seen in; frames where
+    it is elsewhere (interpolated between the track's frames) or beyond the track's span are
+    NaN.  None when the main series follows someone else."""
+    cfg = settings()["people"]
+    tt, sl = np.nonzero(ids == k)
+    if tt.size < 3:
+        return None
+    order = np.argsort(tt)
+    tt, sl = tt[order], sl[order]
+    txy = pose.people[tt, sl, :, :2]  # type: ignore[index]
+    thip = (txy[:, L_HIP] + txy[:, R_HIP]) / 2
+    size = np.nanmax(txy[..., 1], axis=1) - np.nanmin(txy[..., 1], axis=1)
+    mhip = (pose.xy_px[:, L_HIP] + pose.xy_px[:, R_HIP]) / 2
+    d = np.linalg.norm(mhip[tt] - thip, axis=1) / np.maximum(size, 1.0)
+    near = np.isfinite(d) & (d <= cfg["follow_max_body"])
+    if near.mean() < cfg["follow_min_share"]:
+        return None
+    t = pose.t_s
+    hx = np.interp(t, t[tt], thip[:, 0])
+    hy = np.interp(t, t[tt], thip[:, 1])
+    sz = np.interp(t, t[tt], np.nan_to_num(size, nan=float(np.nanmedian(size))))
+    dd = np.hypot(mhip[:, 0] - hx, mhip[:, 1] - hy) / np.maximum(sz, 1.0)
+    # the census looks every few frames: the span reaches one census interval further
+    pad = 1.5 * float(np.median(np.diff(t[tt]))) if tt.size > 1 else 0.0
+    keep = (t >= t[tt[0]] - pad) & (t <= t[tt[-1]] + pad) & ~(dd > cfg["follow_max_body"])
+    if keep.all():
+        return pose
+    m = ~keep
+    nan2, nan1, nan3 = np.float32(np.nan), np.float32(np.nan), np.float32(np.nan)
+    xy, z, vis, pres, world = (a.copy() for a in (pose.xy_px, pose.z, pose.visibility,
+                                                  pose.presence, pose.world_m))
+    xy[m], z[m], vis[m], pres[m], world[m] = nan2, nan1, nan1, nan1, nan3
+    return replace(pose, xy_px=xy, z=z, visibility=vis, presence=pres, world_m=world)
 
 
 def draw(image_rgb: np.ndarray, people: People, sx: float = 1.0, sy: float = 1.0
