@@ -21,11 +21,13 @@ from formcheck.errors import NoRunnerError
 from formcheck.pose import DEFAULT_MODEL_SIDE_PX, PoseSeries, extract
 from formcheck.results import MetricSummary, Status
 
-#: People the pose model may find per frame by default.  Measured (bench/pose_speed.py
-#: style, 360-frame 720x1280 sample, one person): 37-39 fps with 1, 20-24 fps with 3 or 5:
-#: asking for more than one person makes the model run its person detector on every frame
-#: (with one, it tracks the person it has); the count itself barely matters.  That cost buys
-#: seeing bystanders, coaches and other runners, without which the runner cannot be chosen.
+#: People the pose model may find per frame by default.  Measured on the 360-frame 720x1280
+#: sample (one person, 2 shared cores): the model alone runs at 37-39 fps asked for 1 person
+#: and 20-24 fps asked for 3 or 5 (it then runs its person detector on every frame; the count
+#: itself barely matters), and its landmarks of a lone runner get worse.  So several people
+#: are looked for in a census at ``census_hz`` beside the one-person run (see
+#: :func:`run_pose`); that census is what the default costs.  It buys seeing bystanders,
+#: coaches and other runners, without which the runner cannot be chosen.
 DEFAULT_NUM_POSES = 4
 
 #: Context (s) analysed on each side of a --start/--end window.

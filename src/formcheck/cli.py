@@ -162,15 +162,16 @@ def pose(video: str, out: str, model: str | None, slowmo: float, force: bool,
 
     def job() -> None:
         from formcheck.outputs import staged_dir
-        from formcheck.pose import extract
         from formcheck.video import probe
 
         info = probe(video, slowmo=slowmo)
         from formcheck.outputs import check_free
 
         check_free(Path(out), force)
-        ps = extract(video, model_path=model, slowmo=slowmo, num_poses=max_people,
-                     progress=None if not quiet else False)
+        from formcheck.api import Options, run_pose
+
+        ps = run_pose(video, Options(model=model, slowmo=slowmo, num_poses=max_people),
+                      progress=None if not quiet else False)
         with staged_dir(out, force=force) as tmp:
             ps.save(tmp / "landmarks.npz")
             ps.to_csv(tmp / "landmarks.csv")
