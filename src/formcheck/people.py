@@ -391,9 +391,15 @@ def _features(pose: PoseSeries, ids: np.ndarray, k: int, n_sampled: int
 
     W, H = pose.width_px, pose.height_px
     ps = _series_of(pose, ids, k)
+    own = np.flatnonzero(ps.detected)  # the track's own frames: its span
+    n_seen = int(own.size)
+    # where the one-person run follows this person, its landmarks are at the full frame rate
+    # (the census looks every few frames): rhythm, motion and feet are read from them
+    dense = _follows(pose, ids, k, min_share=0.0)
+    if dense is not None and int(dense.detected.sum()) > n_seen:
+        ps = dense
     xy, pres = ps.xy_px, ps.presence
     det = ps.detected
-    seen = np.flatnonzero(det)
     ys = xy[det, :, 1]
     height = float(np.nanmedian(np.nanmax(ys, axis=1) - np.nanmin(ys, axis=1))) / H \
         if det.any() else 0.0
@@ -407,9 +413,9 @@ def _features(pose: PoseSeries, ids: np.ndarray, k: int, n_sampled: int
     motion = float(np.ptp(np.percentile(sep, [5, 95])) / leg) if (sep.size and leg > 0) \
         else 0.0
     spm, ratio = _rhythm(ps)
-    return dict(n=int(det.sum()), share=float(det.sum()) / max(n_sampled, 1), height=height,
+    return dict(n=n_seen, share=float(n_seen) / max(n_sampled, 1), height=height,
                 feet=feet, motion=motion, spm=spm, ratio=ratio,
-                t0=int(seen[0]) if seen.size else 0, t1=int(seen[-1]) if seen.size else 0)
+                t0=int(own[0]) if own.size else 0, t1=int(own[-1]) if own.size else 0)
 
 
 def _join_gait_fragments(ids: np.ndarray, feats: dict[int, dict[str, object]],
@@ -594,12 +600,14 @@ def with_census(main: PoseSeries, census: PoseSeries) -> PoseSeries:
     return replace(main, people=people, n_people=n)
 
 
-def _follows(pose: PoseSeries, ids: np.ndarray, k: int) -> PoseSeries | None:
+def _follows(pose: PoseSeries, ids: np.ndarray, k: int, min_share: float | None = None
+             ) -> PoseSeries | None:
     """The main (one-person, tracking) series restricted to track ``k``'s person, when it
     follows that person: its hips are within ``follow_max_body`` body heights of the
     track's on at least ``follow_min_share`` of the frames the track is seen in; frames where
     it is elsewhere (interpolated between the track's frames) or beyond the track's span are
-    NaN.  None when the main series follows someone else."""
+    NaN.  None when the main series follows someone else (``min_share``: instead of
+    ``follow_min_share``)."""
     cfg = settings()["people"]
     tt, sl = np.nonzero(ids == k)
     if tt.size < 3:
@@ -612,7 +620,8 @@ def _follows(pose: PoseSeries, ids: np.ndarray, k: int) -> PoseSeries | None:
     mhip = (pose.xy_px[:, L_HIP] + pose.xy_px[:, R_HIP]) / 2
     d = np.linalg.norm(mhip[tt] - thip, axis=1) / np.maximum(size, 1.0)
     near = np.isfinite(d) & (d <= cfg["follow_max_body"])
-    if near.mean() < cfg["follow_min_share"]:
+    if near.mean() < (cfg["follow_min_share"] if min_share is None else min_share) \
+            or not near.any():
         return None
     t = pose.t_s
     hx = np.interp(t, t[tt], thip[:, 0])
