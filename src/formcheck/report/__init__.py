@@ -80,7 +80,9 @@ def build_report(analysis: Any, video_info: dict[str, Any] | None = None,
             "steps_rejected": ev.n_rejected,
             "side_label_agreement": ev.label_agreement,
             "spectral_cadence_spm": 60.0 * ev.step_hz_spectral,
-            "max_people_in_frame": int(pose.n_people.max()) if pose.n_frames else 0,
+            "max_people_in_frame": (a.people.max_in_frame if getattr(a, "people", None)
+                                    is not None else
+                                    int(pose.n_people.max()) if pose.n_frames else 0),
         },
         "people": a.people.to_dict() if getattr(a, "people", None) is not None else None,
         "doubts": [d.to_dict() for d in getattr(met, "doubts", ())],
