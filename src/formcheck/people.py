@@ -12,7 +12,7 @@ the model's order, which is not stable from frame to frame).  This stage
    (:func:`_merge_fragments`), someone standing still reappearing where they stood, and
    tracks that never share a frame and show the same gait (:func:`_join_gait_fragments`).
    Tracks seen in fewer than ``min_track_s`` seconds of frames are detector flicker, not
-   people, and are dropped.  People in view = the most tracks whose time in view overlaps;
+   people, and are dropped.  People in view = the most tracked people found in one frame;
 2. **describes** each person: share of the clip in view, body height (share of the frame
    height), share of their frames with both feet inside the frame (ankles and heels inside
    the image with presence >= 0.5: a person cut off at the knees cannot be the runner whose
@@ -122,9 +122,9 @@ class People:
         max_in_frame: most people the model found in one frame.
         frame_index: decoded frame drawn in people.png (-1: none).
         poses_per_frame: people the model was allowed to find per frame.
-        n_in_view: people in view: the most tracked people whose time in view overlaps (a
-            person the model lost and found again unrecognised is not counted twice, so
-            this can be less than ``len(persons)``).
+        n_in_view: people in view: the most tracked people found in one frame (a person the
+            model lost and found again unrecognised is not counted twice, so this can be
+            less than ``len(persons)``; at most ``poses_per_frame``).
         span_t_s: (first, last) time (s) the chosen person is in view: the analysis covers
             that stretch.
         from_tracking: the landmarks analysed come from the one-person (tracking) run of the
@@ -507,10 +507,9 @@ def choose(pose: PoseSeries, person: int | None = None) -> tuple[PoseSeries, Peo
         r["box"] = _box(pose.people[row, slot[0], :, :2]) if len(slot) else (float("nan"),) * 4
         r["k"] = k
         raw.append(r)
-    spans = [(int(r["t0"]), int(r["t1"])) for r in raw]  # type: ignore[call-overload]
-    # people in view: the most tracks whose spans overlap (a person the model lost and found
-    # again, unrecognised, is not counted twice)
-    n_view = max((sum(a0 <= t <= a1 for a0, a1 in spans) for t, _ in spans), default=0)
+    # people in view: the most tracked people found in one frame (a person the model lost
+    # and found again, unrecognised, is not counted twice; flicker tracks do not count)
+    n_view = int(in_frame.max()) if in_frame.size else 0
     tallest = max((float(r["height"]) for r in raw), default=1.0) or 1.0
     persons = []
     for num, r in enumerate(raw, start=1):
