@@ -235,7 +235,7 @@ def _load_pose_file(pose_file: str, info: Any) -> Any:
               "packaged thresholds and advice.")
 @click.option("--max-people", type=click.IntRange(1, 5), default=4, show_default=True,
               help="People the model may find per frame; the runner is chosen among them "
-              "(1 is about 1.7x faster but sees nobody else).")
+              "(1 skips the census of everyone: about 1.4x faster, but sees nobody else).")
 @click.option("--person", type=click.IntRange(min=1), default=None,
               help="Analyse this person (the number boxed in people.png) instead of the one "
               "formcheck chooses.")
