@@ -27,20 +27,24 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--videos", type=Path, default=REPO.parent / "shared" / "videos")
     ap.add_argument("--cache", type=Path, default=None)
+    from formcheck.api import DEFAULT_NUM_POSES, Options, analyze_pose, run_pose
+
+    ap.add_argument("--max-people", type=int, default=DEFAULT_NUM_POSES,
+                    help="people the model may find per frame (as formcheck analyze)")
     args = ap.parse_args()
 
-    from formcheck.api import Options, analyze_pose
-    from formcheck.pose import PoseSeries, extract
+    from formcheck.pose import PoseSeries
 
     cache = args.cache or Path(tempfile.mkdtemp(prefix="formcheck_acc_"))
     cache.mkdir(parents=True, exist_ok=True)
 
     def pose(path: Path) -> PoseSeries:
-        f = cache / (path.name + ".npz")
+        f = cache / (path.name + ("" if args.max_people == 1 else f".census{args.max_people}")
+                     + ".npz")
         if f.exists():
             return PoseSeries.load(f)
         t0 = time.perf_counter()
-        ps = extract(path, progress=False)
+        ps = run_pose(path, Options(num_poses=args.max_people), progress=False)
         print(f"  (pose model: {path.name}, {ps.n_frames} frames, "
               f"{ps.n_frames / (time.perf_counter() - t0):.1f} fps)")
         ps.save(f)

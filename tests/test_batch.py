@@ -27,7 +27,7 @@ STAMP = ".formcheck-done.json"
 GOOD = ["a/run1.mov", "a/run1.mp4", "b/nested/pan.mp4"]
 BAD = ["bad/corrupt.mp4", "bad/notes.MP4"]
 REPORT_FILES = {"report.json", "metrics.json", "steps.csv", "landmarks.npz", "landmarks.csv",
-                "report.html"}
+                "report.html", "people.png"}
 HIDDEN_TEMP = re.compile(r"^\..+\.(part|old)-[0-9a-f]{8}$")
 
 
@@ -131,10 +131,15 @@ def test_folder_batch_outputs_and_summary(first_run: tuple, clip_dir: Path) -> N
     # the treadmill cut is measurable; the same clip in two containers, two folders
     assert 150 < float(by["a/run1.mp4"]["cadence_spm"]) < 190
     assert by["a/run1.mov"]["cadence_spm"] == by["a/run1.mp4"]["cadence_spm"]
+    # the 1.7 s pan has too few steps: the summary says so at a glance, not "ok" alone
+    assert "not measurable" in by["b/nested/pan.mp4"]["attention"], by["b/nested/pan.mp4"]
+    assert by["b/nested/pan.mp4"]["warnings"]
+    assert by["a/run1.mp4"]["people"] == "1"
     assert "damaged" in by["bad/corrupt.mp4"]["reason"]
     assert "not a video" in by["bad/notes.MP4"]["reason"]
     for p in BAD:
         assert by[p]["status"] == "failed" and by[p]["report"] == ""
+        assert by[p]["attention"] == "failed: " + by[p]["reason"]
         assert "\n" not in by[p]["reason"] and str(clip_dir) not in by[p]["reason"]
         assert not (out / (p + "_formcheck")).exists()
         assert f"formcheck: failed: {p}: {by[p]['reason']}" in proc.stderr
@@ -439,19 +444,29 @@ def test_summary_html_sorts_and_links(first_run: tuple, artifacts_dir: Path) -> 
                 ".map(r => r.cells[0].textContent.trim())"
         assert page.evaluate(paths) == sorted(GOOD + BAD)
         rows = {r["path"]: r for r in read_summary(out)}
-        col = list(rows["a/run1.mp4"]).index("duration_s")
-        page.raw.locator("#summary th").nth(col).click()  # ascending, empty cells last
+        dur_head = page.raw.locator('#summary th[data-col="duration_s"]')
+        dur_head.click()  # ascending, empty cells last
         order = page.evaluate(paths)
         dur = [float(rows[p]["duration_s"]) for p in order if rows[p]["duration_s"]]
         assert dur == sorted(dur) and len(dur) == 3 and order[3:] == [
             p for p in sorted(BAD)]
-        page.raw.locator("#summary th").nth(col).click()  # descending
+        dur_head.click()  # descending
         order = page.evaluate(paths)
         assert [float(rows[p]["duration_s"]) for p in order[:3]] == sorted(dur, reverse=True)
         page.screenshot(artifacts_dir / "batch_summary.png")
+        flagged = page.evaluate("() => [...document.querySelectorAll('td.attention.flag')]"
+                                ".map(td => td.parentElement.cells[0].textContent.trim())")
+        assert sorted(flagged) == sorted(p for p in rows if rows[p]["attention"])
+        assert "b/nested/pan.mp4" in flagged
         hrefs = page.evaluate("() => [...document.querySelectorAll('#summary a')]"
                               ".map(a => a.getAttribute('href'))")
         assert sorted(hrefs) == sorted(rows[p]["report"] for p in GOOD)
         page.raw.locator("#summary a", has_text="b/nested/pan.mp4").click()
         page.raw.wait_for_load_state()
         assert page.raw.url == (out / "b/nested/pan.mp4_formcheck/report.html").as_uri()
+    with launch(viewport=(1366, 768)) as browser:  # a laptop screen
+        page = browser.open(out / "summary.html")
+        width = page.evaluate("() => [document.documentElement.scrollWidth, "
+                              "document.querySelector('#summary').getBoundingClientRect().right]")
+        assert width[0] <= 1366 and width[1] <= 1366, width  # no sideways scrolling
+        page.screenshot(artifacts_dir / "batch_summary_laptop.png")

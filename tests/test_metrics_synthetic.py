@@ -144,8 +144,22 @@ def test_slow_motion_is_flagged_and_slowmo_option_fixes_it():
 
     slowed = replace(slowed, t_s=slowed.t_s * 4.0)  # played back 4x slower, no metadata
     a = analyze_pose(slowed)
-    assert value(a, "cadence_spm") == pytest.approx(170.0 / 4, abs=1.0)
-    assert any("slowed down" in w and "--slowmo" in w for w in a.warnings)
+    cad = a.metrics.summaries["cadence_spm"]
+    # the raw number is kept for the record, but is not a measurement: it is not assessed
+    assert cad.extra["raw_value"] == pytest.approx(170.0 / 4, abs=1.0)
+    assert cad.value is None and "slowed down about 4.0x" in cad.reason
+    assert "--slowmo 4" in cad.reason
+    assert any("slowed down" in w and "--slowmo 4" in w for w in a.warnings)
+    for mid in ("step_time_ms", "stride_time_ms", "contact_time_ms", "duty_factor_pct"):
+        assert not a.metrics.summaries[mid].usable, mid
+    slow = [f for f in a.findings if f.id == "slow_cadence"][0]
+    assert not slow.assessed and "slowed down" in slow.reason
+    # the annotated video's panel shows no cadence number for it, but says why
+    from formcheck.annotate import Painter
+
+    hud = Painter(a, 640, 360)
+    assert hud.clip_cadence is None and "slowed down about 4.0x" in hud.cadence_doubt
+    assert all(f.id != "slow_cadence" for f in hud.findings)
     b = analyze_pose(slowed, Options(slowmo=4.0))
     assert value(b, "cadence_spm") == pytest.approx(170.0, abs=1.0)
     assert not any("slowed down" in w for w in b.warnings)
@@ -621,3 +635,67 @@ def bench_figures() -> None:
 
 if __name__ == "__main__":  # python tests/test_metrics_synthetic.py: the figures table
     bench_figures()
+
+
+# ------------------------------------------------------------------ front views, cuts
+
+
+def approaching(pose: PoseSeries, grow: float, squeeze_x: float = 1.0) -> PoseSeries:
+    """The same landmarks as if the runner came closer to the camera (image scale growing
+    geometrically by ``grow`` over the clip, about a point above the hips) and, with
+    ``squeeze_x`` < 1, of a narrower build (the widths alone then read "oblique")."""
+    from dataclasses import replace
+
+    T = pose.n_frames
+    s = grow ** (np.arange(T) / max(T - 1, 1))
+    c = np.array([pose.width_px / 2, 0.3 * pose.height_px])
+    xy = (pose.xy_px - c) * s[:, None, None]
+    xy[..., 0] *= squeeze_x
+    return replace(pose, xy_px=(xy + c).astype(np.float32))
+
+
+@pytest.mark.parametrize("walking", [False, True])
+def test_front_view_runner_or_walker_coming_closer(walking):
+    """A runner seen from the front, coming 2.5x closer, of a build narrow enough for the
+    widths alone to say "oblique": the 3D cue keeps it a front view, running is told from
+    walking, arm swing is assessed (running), and bounce is not judged (distance changes)."""
+    clip = generate(GaitConfig(view="front", walking=walking, duration_s=6, fps=30))
+    pose = approaching(to_pose(clip), 2.5, squeeze_x=0.6)
+    a = analyze_pose(pose)
+    assert a.view.width_ratio < 0.5  # the widths alone: oblique
+    assert a.view.view == "front" and a.view.yaw_deg < 10
+    assert a.view.gait == ("walking" if walking else "running")
+    assert value(a, "cadence_spm") == pytest.approx(clip.truth.cadence_spm, abs=2.0)
+    f = {x.id: x for x in a.findings}
+    if walking:
+        assert all(not x.assessed for x in a.findings)
+    else:
+        assert f["cross_body_arm_swing"].assessed
+        assert not f["bouncing"].assessed and "comes closer" in f["bouncing"].reason
+
+
+def test_a_cut_withholds_vertical_oscillation(pose_of):
+    """Real landmarks of the sample with a cut halfway (the second half as if filmed from
+    closer): vertical travel is not the runner's across it, so bouncing is not judged; the
+    uncut clip is judged."""
+    from dataclasses import replace
+
+    from conftest import SAMPLE
+
+    from formcheck.view import count_cuts
+
+    pose = pose_of(SAMPLE)
+    plain = analyze_pose(pose)
+    assert count_cuts(pose.xy_px) == 0
+    assert [f for f in plain.findings if f.id == "bouncing"][0].assessed
+    xy = pose.xy_px.copy()
+    h = pose.n_frames // 2
+    c = np.array([pose.width_px / 2, pose.height_px / 2], np.float32)
+    xy[h:] = (xy[h:] - c) * 1.4 + c + np.array([0, -0.1 * pose.height_px], np.float32)
+    cut = replace(pose, xy_px=xy)
+    assert count_cuts(cut.xy_px) == 1
+    a = analyze_pose(cut)
+    assert not a.metrics.summaries["vertical_oscillation_pct_leg"].usable
+    bounce = [f for f in a.findings if f.id == "bouncing"][0]
+    assert not bounce.assessed and "cuts" in bounce.reason
+    assert any("cut" in w for w in a.warnings)

@@ -111,18 +111,13 @@ def test_metrics_of_the_joined_series_match_one_worker(pose_of, parallel_sample)
                - b.metrics.summaries["cadence_spm"].value) <= 0.5
 
 
-def test_select_people_follows_the_longest_track() -> None:
-    # frames 0-5: person A (x 0.2) alone; 6-9: A and B (x 0.8); 10-14: B alone
-    rows, counts = [], []
-    for i in range(15):
-        here = [0.2] if i < 6 else [0.2, 0.8] if i < 10 else [0.8]
-        for x in here:
-            r = np.full((33, 8), 0.5, np.float32)
-            r[:, 0] = x
-            rows.append(r)
-        counts.append(len(here))
-    out = pp.select_people(np.array(counts, np.int16), np.array(rows), np.arange(15) / 30, 2)
-    assert np.allclose(out[:10, 23, 0], 0.2) and np.isnan(out[10:, 23, 0]).all()
+def test_select_people_takes_the_one_person_and_refuses_several() -> None:
+    counts = np.array([1, 0, 1], np.int16)
+    rows = np.stack([np.full((33, 8), v, np.float32) for v in (0.2, 0.4)])
+    out = pp.select_people(counts, rows, np.arange(3) / 30, 1)
+    assert np.allclose(out[0], 0.2) and np.isnan(out[1]).all() and np.allclose(out[2], 0.4)
+    with pytest.raises(ValueError):
+        pp.select_people(counts, rows, np.arange(3) / 30, 2)
 
 
 def test_annotated_video_in_pieces_has_every_frame_at_its_time(

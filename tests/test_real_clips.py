@@ -79,6 +79,14 @@ def test_slow_motion_clip_triggers_warning(pose_of):
     an = analyze_pose(pose_of(shared_clip("treadmill_side_lab_slowmo.mp4")))
     slow = [w for w in an.warnings if "slowed down" in w]
     assert slow and "--slowmo" in slow[0]
+    # the implausible rhythm is not judged, nor anything timed by it
+    for mid in ("cadence_spm", "step_time_ms", "stride_time_ms", "contact_time_ms",
+                "duty_factor_pct"):
+        m = an.metrics.summaries[mid]
+        assert m.value is None and m.reason.startswith("not assessed: the clip looks slowed"), m
+    for f in an.findings:
+        if f.id in ("slow_cadence", "asymmetry"):
+            assert not f.assessed and "slowed down" in f.reason, f
 
 
 @pytest.mark.parametrize("name", ["legs_only_closeup.mp4", "outdoor_side_short_pan.mp4"])
@@ -99,11 +107,23 @@ def test_legs_only_clip_says_whole_body_missing(pose_of):
 @pytest.mark.parametrize("name", ["front_running_in_place.mp4", "front_road_approach.mp4"])
 def test_front_views_report_arm_crossing_not_sagittal(pose_of, name):
     an = analyze_pose(pose_of(shared_clip(name)))
-    assert an.view.view == "front"
+    assert an.view.view == "front" and an.view.gait == "running"
+    assert an.view.yaw_deg < 20  # the 3D cue agrees: facing the camera
     assert an.metrics.summaries["arm_cross_share_pct"].value is not None
+    arms = [f for f in an.findings if f.id == "cross_body_arm_swing"][0]
+    assert arms.assessed
     for mid in SIDE_METRICS:
         m = an.metrics.summaries[mid]
         assert m.status is Status.NOT_MEASURABLE and "side view" in m.reason
+
+
+def test_front_view_with_the_distance_changing_does_not_judge_bounce(pose_of):
+    """front_road_approach: filmed from a vehicle, the runner's distance changes: the
+    image's vertical motion is not the runner's, so bouncing is not judged."""
+    an = analyze_pose(pose_of(shared_clip("front_road_approach.mp4")))
+    bounce = [f for f in an.findings if f.id == "bouncing"][0]
+    assert not bounce.assessed and "camera" in bounce.reason, bounce
+    assert not an.metrics.summaries["vertical_oscillation_pct_leg"].usable
 
 
 def test_oblique_occluded_feet_are_flagged(pose_of):

@@ -536,12 +536,14 @@ def test_long_clip_gives_the_same_cadence_as_its_parts(tmp_path: Path) -> None:
     assert len(rep["steps"]) == q["steps_detected"]
 
 
-def test_two_people_follows_the_one_in_view_longest(inputs: Inputs, tmp_path: Path) -> None:
+def test_two_runners_follows_the_one_in_view_longest(inputs: Inputs, tmp_path: Path) -> None:
+    """Two people running alike: the clearer gait evidence is the one in view longer."""
     video = inputs.get("two_people")
     rep = run_ok(video, tmp_path / "out", "--max-people", "2")
     assert rep["quality"]["max_people_in_frame"] == 2
     warn = " ".join(rep["warnings"]).lower()
-    assert "2 people" in warn and "longest" in warn, rep["warnings"]
+    assert "2 people" in warn and "clearest gait" in warn, rep["warnings"]
+    assert rep["people"]["n_people"] == 2 and (tmp_path / "out" / "people.png").is_file()
     with np.load(tmp_path / "out" / "landmarks.npz") as d:
         hips = d["xy_px"][:, [23, 24], 0].mean(axis=1)
     w = rep["source"]["video"]["width_px"]

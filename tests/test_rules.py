@@ -547,3 +547,44 @@ def test_docs_table_lists_every_packaged_rule(rules):
         assert r.metric in row and str(r.min_steps) in row, row
         for v in r.thresholds.values():
             assert f"{v:g}" in row, (r.id, v)
+
+
+# ------------------------------------------------------------------ doubts block judgements
+
+
+@pytest.mark.parametrize("rule_id", ["slow_cadence", "overstriding", "bouncing", "asymmetry",
+                                     "cross_body_arm_swing", "backward_lean"])
+def test_any_doubt_on_a_metric_blocks_the_findings_that_read_it(rules: RuleSet, rule_id: str):
+    """The rule itself, for any rule: a measured metric that is judged (here: a marked
+    fault) is not assessed as soon as a warning marks that metric implausible, and the
+    finding says why; a doubt on some other metric changes nothing."""
+    from formcheck.results import Doubt
+
+    rule = rules.get(rule_id)
+    marked = rule.thresholds.get("marked", rule.thresholds["mild"])
+    bad = marked + (5 if rule.direction == "above" else -5)
+    metrics = mset(m(rule.metric, bad), *(m(x, 0.0) for x in rule.supporting))
+    judged = [f for f in evaluate(metrics, rules) if f.id == rule_id][0]
+    assert judged.assessed and judged.severity is not NONE
+    other = Doubt("unrelated", "not assessed: unrelated", ("no_such_metric",))
+    assert [f for f in evaluate(metrics, rules, [other]) if f.id == rule_id][0].assessed
+    doubt = Doubt("the number is implausible", "not assessed: the clip looks odd",
+                  (rule.metric,))
+    blocked = [f for f in evaluate(metrics, rules, [doubt]) if f.id == rule_id][0]
+    assert not blocked.assessed and blocked.advice == {}
+    assert "not assessed: the clip looks odd" in blocked.reason
+
+
+def test_a_doubt_on_a_combination_condition_is_reported_not_judged(rules: RuleSet):
+    """heel_striking reads overstriding and the foot-strike angle: doubting the angle leaves
+    that condition unknown (named in the finding), it is never graded."""
+    from formcheck.results import Doubt
+
+    metrics = mset(m("heel_strike_share_pct", 90.0), m("foot_strike_angle_deg", 25.0),
+                   m("overstride_pct_leg", 0.0))
+    f = [x for x in evaluate(metrics, rules) if x.id == "heel_striking"][0]
+    assert f.assessed and f.severity is MILD
+    d = Doubt("angle implausible", "not assessed: angle implausible",
+              ("foot_strike_angle_deg",))
+    f = [x for x in evaluate(metrics, rules, [d]) if x.id == "heel_striking"][0]
+    assert f.severity is NONE and "angle implausible" in f.reason and f.confidence == "low"

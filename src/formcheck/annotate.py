@@ -299,6 +299,12 @@ class Painter:
         self.lean = lean if (lean is not None and lean.size == analysis.clean.n) else None
         cad = analysis.metrics.summaries.get("cadence_spm")
         self.clip_cadence = float(cad.value) if (cad is not None and cad.usable) else None
+        # a cadence the analysis doubts (e.g. the clip looks slowed down) is not shown as a
+        # number: the panel says it is not assessed and why, in short
+        self.cadence_doubt = None
+        if cad is not None and cad.reason.startswith("not assessed"):
+            self.cadence_doubt = cad.reason.removeprefix("not assessed: ").split(";")[0] \
+                .replace("the clip looks ", "clip looks ")
         self.findings = sorted((f for f in analysis.findings
                                 if f.assessed and f.severity.value != "none"),
                                key=lambda f: -f.severity.rank)
@@ -593,6 +599,9 @@ class Painter:
             [("cadence", WHITE), (f"{cad}/min", YELLOW)]
             + ([(f"clip {self.clip_cadence:.0f}", WHITE)] if self.clip_cadence else []),
         ]
+        if self.cadence_doubt:
+            lines[1] = [("cadence not assessed", YELLOW)]
+            lines.insert(2, [(self.cadence_doubt[:34], WHITE)])
         if any(a <= video_t_s <= b for a, b in self.slowed):
             lines[0].append((f"SLOW {SLOW_FACTOR:g}x", YELLOW))
         if self.findings:

@@ -16,10 +16,22 @@ import numpy as np
 
 from formcheck import events as events_mod
 from formcheck import metrics as metrics_mod
+from formcheck import people as people_mod
 from formcheck import signals, view
 from formcheck.errors import NoRunnerError
 from formcheck.pose import DEFAULT_MODEL_SIDE_PX, PoseSeries, extract
 from formcheck.results import MetricSummary, Status
+
+#: People the pose model may find per frame by default.  Measured on the 360-frame 720x1280
+#: sample (one person, 2 shared cores): the model alone runs at 37-39 fps asked for 1 person
+#: and 20-24 fps asked for 3 or 5 (it then runs its person detector on every frame; the count
+#: itself barely matters), and its landmarks of a lone runner get worse.  So several people
+#: are looked for in a census at ``census_hz`` beside the one-person run (see
+#: :func:`run_pose`); that census is what the default costs: the whole pose stage on the
+#: sample ran at 41-44 fps for one person, 29-30 fps with the census (1.4x the time).  It
+#: buys seeing bystanders, coaches and other runners, without which the runner cannot be
+#: chosen.
+DEFAULT_NUM_POSES = 4
 
 #: Context (s) analysed on each side of a --start/--end window.
 WINDOW_MARGIN_S = 1.0
@@ -37,7 +49,10 @@ class Options:
         start_s, end_s: analyse only this window (real time, s).
         rules: rules TOML path (None = packaged rules).
         model_side_px: longest side of frames handed to the model.
-        num_poses: people the model may return per frame.
+        num_poses: people the model may find per frame (:data:`DEFAULT_NUM_POSES`; 1 is
+            faster but cannot see anyone else, so cannot choose the runner among them).
+        person: analyse this tracked person (number as in people.png); None = the runner
+            is chosen automatically (:mod:`formcheck.people`).
         jobs: worker processes for the clip's pose model and annotated video (None = the
             usable CPU cores; 1 = one pass in this process).
     """
@@ -53,7 +68,8 @@ class Options:
     end_s: float | None = None
     rules: str | None = None
     model_side_px: int | None = DEFAULT_MODEL_SIDE_PX
-    num_poses: int = 1
+    num_poses: int = DEFAULT_NUM_POSES
+    person: int | None = None
     jobs: int | None = 1
 
     def to_dict(self) -> dict[str, object]:
@@ -63,7 +79,10 @@ class Options:
 
 @dataclass(frozen=True)
 class Analysis:
-    """Everything one analysis produced."""
+    """Everything one analysis produced.
+
+    ``pose`` is the analysed person over the analysed stretch; ``pose_full`` the same person
+    over the whole clip with every person's landmarks (what landmarks.npz holds)."""
 
     source: str
     options: Options
@@ -75,14 +94,47 @@ class Analysis:
     findings: list = field(default_factory=list)
     rules: object | None = None
     warnings: tuple[str, ...] = ()
+    people: people_mod.People | None = None
+    pose_full: PoseSeries | None = None
 
 
 def run_pose(path: str | os.PathLike[str], options: Options, progress: bool | None = None,
              pool: Any = None) -> PoseSeries:
-    """Pose stage only (``pool``: a :class:`formcheck.pose_parallel.PosePool` to use)."""
-    return extract(path, model_path=options.model, slowmo=options.slowmo,
-                   model_side_px=options.model_side_px, num_poses=options.num_poses,
-                   progress=progress, jobs=options.jobs, pool=pool)
+    """Pose stage: the runner's landmarks, and everyone in view.
+
+    Asked for one person per frame, the model tracks that person from frame to frame (the
+    best landmarks it gives); asked for several, it re-detects people in every frame, and the
+    landmarks of even a lone runner change (bench/accuracy.py: sample contact time 230 ->
+    163 ms, left/right agreement 79 -> 64 %).  So with ``num_poses`` > 1 the clip is run
+    (1) with one person per frame at full rate and (2) as a census of everyone, with
+    ``num_poses`` per frame on frames ``census_hz`` apart (settings.toml ``[people]``).  When
+    the census finds the runner (:func:`formcheck.people.choose`) to be the person the
+    tracking run followed, the tracking run's landmarks are used; otherwise (3) the model is
+    run again on every frame with ``num_poses`` people, and the runner's landmarks come from
+    that run.  ``pool``: a :class:`formcheck.pose_parallel.PosePool` for the one-person
+    run's time segments (``options.jobs``); the census runs in one pass.
+    """
+    kw = dict(model_path=options.model, slowmo=options.slowmo,
+              model_side_px=options.model_side_px)
+    main = extract(path, num_poses=1, progress=progress, jobs=options.jobs, pool=pool, **kw)
+    if options.num_poses <= 1 or main.n_frames == 0:
+        return main
+    from formcheck.config import settings
+    from formcheck.pose import extract_frames
+    from formcheck.video import iter_frames, probe
+
+    info = probe(path, slowmo=options.slowmo)
+    fps = main.fps_real * options.slowmo if main.n_frames > 1 else 30.0  # video frames/s
+    step = max(1, int(round(fps / float(settings()["people"]["census_hz"]))))
+    frames = (fr for fr in iter_frames(path, slowmo=options.slowmo,
+                                       max_side_px=options.model_side_px)
+              if fr.index % step == 0)
+    census = extract_frames(frames, info, model_path=options.model,
+                            num_poses=options.num_poses, progress=progress)
+    pose = people_mod.with_census(main, census)
+    if pose.people is None or people_mod.choose(pose, options.person)[1].from_tracking:
+        return pose
+    return extract(path, num_poses=options.num_poses, progress=progress, **kw)
 
 
 def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
@@ -92,6 +144,13 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
     options = options or Options()
     if options.slowmo != pose.slowmo:
         pose = pose.with_slowmo(options.slowmo)
+    pose_full, ppl = people_mod.choose(pose, options.person)
+    pose = pose_full
+    if ppl.span_t_s is not None and ppl.n_people > 1 and pose.n_frames and (
+            ppl.span_t_s[0] > pose.t_s[0] or ppl.span_t_s[1] < pose.t_s[-1]):
+        # with others in view, the analysis covers the stretch the runner is in view (their
+        # absence before and after is not "runner not visible")
+        pose = pose.slice(*ppl.span_t_s)
     window = options.start_s is not None or options.end_s is not None
     if window:
         # clean and find events with a margin of context, then keep the window's steps: the
@@ -108,7 +167,7 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
     repair = raw_view not in ("front", "back")
     clean = signals.clean(pose.t_s, pose.xy_px, pose.visibility, repair_identity=repair)
     vinfo = view.classify(clean, view=options.view, direction=options.direction,
-                          setting=options.setting)
+                          setting=options.setting, world_m=pose.world_m)
     if vinfo.view in ("front", "back") and repair:
         # the identity repair is for side views; in front/back views labels are reliable
         clean = signals.clean(pose.t_s, pose.xy_px, pose.visibility, repair_identity=False)
@@ -134,24 +193,26 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
                                                                               "oblique")),
                            options.gait, cadence_spm(ev)[0])
     plausible = view.body_plausible_share(pose.xy_px)  # undetected frames are NaN: skipped
+    camera = view.vertical_travel_doubts(pose.xy_px, vinfo)
     met = metrics_mod.compute(clean, vinfo, ev, height_cm=options.height_cm,
-                              detection_rate=det_rate, body_plausible=plausible)
+                              detection_rate=det_rate, body_plausible=plausible,
+                              extra_doubts=camera)
     ruleset = rules_mod.load_rules(Path(options.rules) if options.rules else None)
     judged = met.summaries
     if vinfo.gait == "walking":
         judged = {k: MetricSummary(id=k, value=None, unit=v.unit, status=Status.NOT_MEASURABLE,
                                    reason="the clip shows walking, not running")
                   for k, v in met.summaries.items()}
-    findings = rules_mod.evaluate(judged, ruleset)
+    findings = rules_mod.evaluate(judged, ruleset, met.doubts)
     warnings = met.warnings
-    most = int(pose.n_people.max()) if pose.n_frames else 0
-    if most > 1:  # pose.extract follows one person: the one in view longest
-        warnings = (f"{most} people were in view at once: formcheck followed the one who "
-                    "stayed in view longest (check that annotated.mp4 shows the runner you "
-                    "meant)",) + tuple(warnings)
+    if ppl.n_people > 1:
+        warnings = (f"{ppl.n_people} people were in view (up to {ppl.max_in_frame} at once): "
+                    f"formcheck analysed person {ppl.chosen}, because {ppl.why}. Check "
+                    "people.png and annotated.mp4; pick another with --person N",
+                    ) + tuple(warnings)
     return Analysis(source=pose.source, options=options, pose=pose, clean=clean, view=vinfo,
                     events=ev, metrics=met, findings=findings, rules=ruleset,
-                    warnings=warnings)
+                    warnings=warnings, people=ppl, pose_full=pose_full)
 
 
 def analyze(path: str | os.PathLike[str], options: Options | None = None,

@@ -51,6 +51,10 @@ DEFAULT_MODEL_SIDE_PX: int | None = 1920
 
 PACKAGED_MODEL = "models/pose_landmarker_full.task"
 
+#: Most people the model is asked for per frame: every one costs a landmark-model run (about
+#: the model's single-person time again) and 1.06 kB per frame of memory.
+MAX_POSES = 5
+
 #: Bytes converted at a time when :meth:`PoseSeries.save` writes an array.
 NPZ_BLOCK_BYTES = 1 << 20
 
@@ -76,6 +80,12 @@ class PoseSeries:
         presence: [T, 33] probability the landmark is in the frame (0-1).
         world_m: [T, 33, 3] world landmarks in metres, origin at the hip centre.
         n_people: [T] number of people the model returned in the frame.
+        people: [T, P, 33, 8] float32, every person the model returned in each frame, in
+            the model's order (slot p < n_people[t]; the other slots NaN): x, y (px of the
+            upright frame), z, visibility, presence, world x, y, z (m).  ``None`` when the
+            model was asked for one person.  Tracking and the choice of the runner happen
+            later, in :mod:`formcheck.people`; ``xy_px`` etc. hold the person followed by
+            nearest-hip continuity until then.
         width_px, height_px: upright frame size.
         nominal_fps: container frame rate (video time).
         slowmo: slow-down factor applied to the times.
@@ -100,6 +110,7 @@ class PoseSeries:
     slowmo: float = 1.0
     source: str = ""
     model: str = ""
+    people: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:
@@ -137,6 +148,8 @@ class PoseSeries:
             "source": np.array(self.source), "model": np.array(self.model),
             "names": np.array(NAMES),
         }
+        if self.people is not None:
+            arrays["people"] = self.people
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED,
                              allowZip64=True) as zf:
             for name, arr in arrays.items():
@@ -161,6 +174,7 @@ class PoseSeries:
                 world_m=d["world_m"].astype(f32, copy=False), n_people=d["n_people"],
                 width_px=int(meta[0]), height_px=int(meta[1]), nominal_fps=float(meta[2]),
                 slowmo=float(meta[3]), source=str(d["source"]), model=str(d["model"]),
+                people=d["people"].astype(f32, copy=False) if "people" in d.files else None,
             )
 
     def with_slowmo(self, slowmo: float) -> PoseSeries:
@@ -181,7 +195,8 @@ class PoseSeries:
         return replace(self, t_s=self.t_s[m], frame_index=self.frame_index[m],
                        xy_px=self.xy_px[m], z=self.z[m], visibility=self.visibility[m],
                        presence=self.presence[m], world_m=self.world_m[m],
-                       n_people=self.n_people[m])
+                       n_people=self.n_people[m],
+                       people=None if self.people is None else self.people[m])
 
     def to_csv(self, path: str | os.PathLike[str]) -> None:
         """One row per frame: time, frame, then x, y, z, visibility per named landmark.
@@ -408,59 +423,6 @@ def _pick(people: list[tuple[np.ndarray, ...]], prev_xy: np.ndarray | None) -> i
     return int(np.argmax(sizes))
 
 
-#: With several people in view (``num_poses`` > 1) people are linked from frame to frame into
-#: tracks: a person continues a track when their hip centre moved less than this (normalised
-#: image units: 1 = the frame's width or height) since the track was last seen ...
-TRACK_GATE = 0.15
-#: ... no more than this long ago (s).
-TRACK_MAX_GAP_S = 1.0
-
-
-def _longest_track(hips: list[np.ndarray], t_s: list[float]) -> list[int | None]:
-    """Follow the person who stays in view longest.
-
-    Links the people found in successive frames into tracks (greedy nearest hip centre within
-    :data:`TRACK_GATE`, gaps up to :data:`TRACK_MAX_GAP_S`) and picks the track seen in the
-    most frames (the earliest-seen one on a tie).
-
-    Args:
-        hips: per frame, [n_people, 2] normalised hip centres.
-        t_s: per frame, time (s).
-
-    Returns:
-        Per frame, the index of that track's person in the frame, or None where the track's
-        person is not in view.
-    """
-    last: list[tuple[np.ndarray, float]] = []  # per track: last hip centre, last time
-    counts: list[int] = []
-    assign: list[np.ndarray] = []
-    for h, t in zip(hips, t_s, strict=True):
-        ids = np.full(len(h), -1)
-        active = [k for k, (_, lt) in enumerate(last) if t - lt <= TRACK_MAX_GAP_S]
-        pairs = sorted((float(np.linalg.norm(h[i] - last[k][0])), i, k)
-                       for i in range(len(h)) for k in active)
-        used: set[int] = set()
-        for d, i, k in pairs:
-            if d > TRACK_GATE:
-                break
-            if ids[i] < 0 and k not in used:
-                ids[i] = k
-                used.add(k)
-        for i in range(len(h)):
-            if ids[i] < 0:
-                last.append((h[i], t))
-                counts.append(0)
-                ids[i] = len(last) - 1
-            last[ids[i]] = (h[i], t)
-            counts[ids[i]] += 1
-        assign.append(ids)
-    if not counts:
-        return [None] * len(hips)
-    best = int(np.argmax(counts))
-    return [int(np.flatnonzero(ids == best)[0]) if (ids == best).any() else None
-            for ids in assign]
-
-
 def extract(
     path: str | os.PathLike[str],
     model_path: str | os.PathLike[str] | None = None,
@@ -479,8 +441,9 @@ def extract(
         model_path: pose model bundle (``.task``); default: the packaged one.
         slowmo: slow-down factor (real time = video time / slowmo).
         model_side_px: longest side of the frames given to the model (None = full size).
-        num_poses: how many people the model may return per frame; with more than one the
-            person who stays in view longest is followed (see :func:`_longest_track`).
+        num_poses: how many people the model may return per frame (at most
+            :data:`MAX_POSES`); with more than one, every person's landmarks are kept in
+            ``PoseSeries.people`` for :mod:`formcheck.people` to track and choose from.
         progress: show a progress bar (default: when stderr is a terminal).
         on_frame: optional callback per frame (frame, xy_px [33,2] or None); runs the clip
             in one pass.
@@ -596,7 +559,8 @@ class _Rows:
     (``TMPDIR``) and disappears when closed, even after a crash.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, slots: int = 1) -> None:
+        self.slots = slots  # fixed-size rows: the main person, then ``slots - 1`` people
         self.t_s = array("d")
         self.index = array("i")
         self.n_people = array("h")
@@ -608,11 +572,18 @@ class _Rows:
         self._nan = np.full((N_LANDMARKS, _ROW_VALUES), np.nan, np.float32).tobytes()
 
     def append(self, t_s: float, index: int, n_people: int, lm: np.ndarray | None,
-               world: np.ndarray | None) -> None:
+               world: np.ndarray | None,
+               people: list[tuple[np.ndarray, np.ndarray]] | None = None) -> None:
         """Add a frame; ``lm`` [33, 5] normalised x, y, z, visibility, presence (None = no
-        person), ``world`` [33, 3] m."""
+        person), ``world`` [33, 3] m; with several slots, ``people`` (as
+        :meth:`PoseModel.detect` returns them) fill slots 1.. (NaN where fewer)."""
         row = self._nan if lm is None or world is None else np.concatenate(
             [lm, world], axis=1, dtype=np.float32).tobytes()
+        if self.slots > 1:
+            found = list(people or [])[: self.slots - 1]
+            row += b"".join(np.concatenate([a, w], axis=1, dtype=np.float32).tobytes()
+                            for a, w in found)
+            row += self._nan * (self.slots - 1 - len(found))
         try:
             self._fh.write(row)
         except OSError as exc:
@@ -627,12 +598,13 @@ class _Rows:
         return len(self.t_s)
 
     def read(self) -> np.ndarray:
-        """All rows, [n, 33, 8] float32; closes (and so deletes) the file."""
+        """All rows, [n, slots, 33, 8] float32; closes (and so deletes) the file."""
         with self._fh as fh:
             fh.flush()
             fh.seek(0)
-            data = np.fromfile(fh, dtype=np.float32, count=self.n * N_LANDMARKS * _ROW_VALUES)
-        return data.reshape(self.n, N_LANDMARKS, _ROW_VALUES)
+            data = np.fromfile(fh, dtype=np.float32,
+                               count=self.n * self.slots * N_LANDMARKS * _ROW_VALUES)
+        return data.reshape(self.n, self.slots, N_LANDMARKS, _ROW_VALUES)
 
     def close(self) -> None:
         self._fh.close()
@@ -656,10 +628,10 @@ def extract_frames(
     if progress is None:
         progress = sys.stderr.isatty()
     W, H = info.width_px, info.height_px
-    rows = _Rows()
-    prev: np.ndarray | None = None
+    num_poses = max(1, min(int(num_poses), MAX_POSES))
     multi = num_poses > 1
-    cands: list[list[tuple[np.ndarray, np.ndarray]]] = []  # every person, when multi
+    rows = _Rows(1 + num_poses if multi else 1)
+    prev: np.ndarray | None = None
     total = info.n_frames_reported or None
     try:
         with _Prefetch(frames) as decoded, PoseModel(model_path, num_poses=num_poses) as model, \
@@ -672,34 +644,34 @@ def extract_frames(
                     k = _pick(people, prev)
                     a, w = people[k]
                     prev = a[[23, 24], :2].mean(axis=0)
-                rows.append(fr.t_s, fr.index, len(people), a, w)
-                if multi:
-                    cands.append(people)
+                rows.append(fr.t_s, fr.index, len(people), a, w, people)
                 if on_frame is not None:
                     on_frame(fr, None if a is None else a[:, :2].astype(np.float64) * (W, H))
                 bar.update(1)
         data = rows.read()  # the model and decoder are closed: memory is at its lowest
     finally:
         rows.close()
-    if multi:  # follow one person throughout: the one in view longest
-        hips = [np.array([p[0][[23, 24], :2].mean(axis=0) for p in c]).reshape(-1, 2)
-                for c in cands]
-        choice = _longest_track(hips, list(rows.t_s))
-        for i, (c, k) in enumerate(zip(cands, choice, strict=True)):
-            data[i] = np.nan if k is None else np.concatenate([c[k][0], c[k][1]], axis=1)
-        del cands
+    n_people = np.frombuffer(rows.n_people, dtype=np.int16).copy()
+    people = None
+    if multi:  # every person, for formcheck.people; slots beyond the most seen are dropped
+        W, H = info.width_px, info.height_px
+        keep = max(1, int(n_people.max()) if n_people.size else 1)
+        people = np.ascontiguousarray(data[:, 1:1 + keep])
+        people[..., :2] *= np.array([W, H], dtype=np.float32)
+    data = np.ascontiguousarray(data[:, 0])
     return series_from_rows(data, np.frombuffer(rows.t_s, dtype=np.float64).copy(),
-                            np.frombuffer(rows.index, dtype=np.int32).copy(),
-                            np.frombuffer(rows.n_people, dtype=np.int16).copy(), info,
-                            model_path)
+                            np.frombuffer(rows.index, dtype=np.int32).copy(), n_people, info,
+                            model_path, people=people)
 
 
 def series_from_rows(data: np.ndarray, t_s: np.ndarray, frame_index: np.ndarray,
                      n_people: np.ndarray, info: VideoInfo,
-                     model_path: str | os.PathLike[str] | None) -> PoseSeries:
+                     model_path: str | os.PathLike[str] | None,
+                     people: np.ndarray | None = None) -> PoseSeries:
     """A :class:`PoseSeries` from the chosen person's rows, [T, 33, 8] float32: normalised
     x, y, z, visibility, presence, then world x, y, z (m); NaN where nobody was chosen.
-    ``data`` is consumed (its memory may be reused)."""
+    ``data`` is consumed (its memory may be reused); ``people``: every person per frame
+    (:attr:`PoseSeries.people`), or None."""
     W, H = info.width_px, info.height_px
     xy = data[:, :, :2] * np.array([W, H], dtype=np.float32)  # normalised -> pixels
     z, vis, pres = (np.ascontiguousarray(data[:, :, k]) for k in (2, 3, 4))
@@ -720,4 +692,5 @@ def series_from_rows(data: np.ndarray, t_s: np.ndarray, frame_index: np.ndarray,
         slowmo=info.slowmo,
         source=info.path,
         model=Path(model_path).name if model_path else "pose_landmarker_full.task",
+        people=people,
     )

@@ -24,8 +24,9 @@ time segments, each run by its own worker process with its own landmarker in VID
   timestamps are not clean (missing or repeated PTS, edit lists, long gaps) and short clips
   are run in one pass (:func:`formcheck.pose.extract_frames`).
 
-Every worker returns **every person** its landmarker found in each frame; the join works on
-those, and person selection (:func:`select_people`) is one call after it.
+Only the one-person tracking run is split (:func:`formcheck.pose.extract`); the census of
+everyone in view (:func:`formcheck.api.run_pose`, :mod:`formcheck.people`) runs in one pass.
+The join works on the people each worker returned per frame (:func:`select_people`).
 
 Boundaries are placed so every worker has about the same work (model frames, plus
 :data:`SKIP_COST` per frame decoded only to reach the segment's start).  Each worker
@@ -398,25 +399,17 @@ def join_segments(tl: Timeline, segs: Sequence[Segment], results: Sequence[Segme
 
 def select_people(counts: np.ndarray, rows: np.ndarray, t_s: np.ndarray, num_poses: int
                   ) -> np.ndarray:
-    """The runner's landmarks per frame, [T, 33, 8] (NaN where not in view): with one person
-    per frame (``num_poses`` 1) that person, else the one in view longest
-    (:func:`formcheck.pose._longest_track`), as :func:`formcheck.pose.extract_frames`
-    chooses."""
-    from formcheck.pose import _longest_track
-
+    """The runner's landmarks per frame, [T, 33, 8] (NaN where not in view), from a run with
+    one person per frame.  Runs with several people per frame are never split into segments
+    (:func:`formcheck.pose.extract` runs them in one pass, keeping every person for
+    :mod:`formcheck.people`), so ``num_poses`` must be 1."""
+    if num_poses > 1:
+        raise ValueError("several people per frame are run in one pass, not in segments")
     T = len(counts)
     out = np.full((T, N_LANDMARKS, ROW_VALUES), np.nan, np.float32)
     offs = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
-    if num_poses <= 1:
-        has = counts > 0
-        out[has] = rows[offs[:-1][has]]
-        return out
-    hips = [rows[offs[i]:offs[i + 1], [23, 24], :2].mean(axis=1).reshape(-1, 2)
-            for i in range(T)]
-    choice = _longest_track(hips, list(t_s))
-    for i, k in enumerate(choice):
-        if k is not None:
-            out[i] = rows[offs[i] + k]
+    has = counts > 0
+    out[has] = rows[offs[:-1][has]]
     return out
 
 

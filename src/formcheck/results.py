@@ -98,3 +98,53 @@ class MetricSummary:
 def not_measurable(id: str, unit: str, reason: str) -> MetricSummary:
     """Shorthand for a metric that cannot be measured from this clip."""
     return MetricSummary(id=id, value=None, unit=unit, status=Status.NOT_MEASURABLE, reason=reason)
+
+
+@dataclass(frozen=True)
+class Doubt:
+    """A warning that contradicts numbers the tool computed: those numbers are not judged.
+
+    Attributes:
+        message: the warning, as shown to the user (terminal, reports, batch summary).
+        reason: why the doubted metrics are not assessed, e.g. ``"not assessed: the clip
+            looks slowed down about 2.0x; re-run with --slowmo 2"``.
+        metric_ids: the metrics (MetricSummary ids) the warning marks implausible.
+        kind: short tag for summaries, e.g. ``"slowed_down"``, ``"sped_up"``,
+            ``"camera_moves"``.
+    """
+
+    message: str
+    reason: str
+    metric_ids: tuple[str, ...]
+    kind: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {"message": self.message, "reason": self.reason, "kind": self.kind,
+                "metric_ids": list(self.metric_ids)}
+
+
+def apply_doubts(summaries: dict[str, MetricSummary], doubts: tuple[Doubt, ...] | list[Doubt]
+                 ) -> dict[str, MetricSummary]:
+    """The summaries with every doubted metric turned into "not assessed" (no value, the
+    doubt's reason; the raw value is kept in ``extra["raw_value"]`` for the record).
+
+    This is the one rule that keeps a number the tool itself calls implausible out of any
+    judgement: a metric named by any doubt is not measurable, whatever its own status.
+    ``extra`` keeps only ``raw_value``: the other extras rest on the same numbers."""
+    out = dict(summaries)
+    for d in doubts:
+        for mid in d.metric_ids:
+            m = out.get(mid)
+            if m is None or (m.value is None and m.status is Status.NOT_MEASURABLE
+                             and not m.reason.startswith("not assessed")):
+                continue  # no number to doubt: its own reason stands
+            prior = m.reason if (m.status is Status.NOT_MEASURABLE
+                                 and m.reason.startswith("not assessed")) else ""
+            reason = d.reason if not prior or d.reason in prior else f"{prior}; {d.reason}"
+            # other extras (e.g. cadence's step time) rest on the same doubted numbers
+            raw = m.value if m.value is not None else m.extra.get("raw_value")
+            extra = {} if raw is None else {"raw_value": round(float(raw), 3)}
+            out[mid] = MetricSummary(id=m.id, value=None, unit=m.unit,
+                                     status=Status.NOT_MEASURABLE, reason=reason,
+                                     n_steps=m.n_steps, extra=extra)
+    return out

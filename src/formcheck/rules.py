@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import string
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from importlib import resources
@@ -34,7 +34,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-from formcheck.results import MetricSummary, Status, label
+from formcheck.results import Doubt, MetricSummary, Status, apply_doubts, label
 
 __all__ = [
     "ADVICE_KEYS",
@@ -909,12 +909,20 @@ def _fill_advice(
     return {k: rule.advice[k].format_map(values) for k in ADVICE_KEYS}
 
 
-def evaluate(metrics: Mapping[str, MetricSummary], rules: RuleSet) -> list[Finding]:
+def evaluate(metrics: Mapping[str, MetricSummary], rules: RuleSet,
+             doubts: Sequence[Doubt] = ()) -> list[Finding]:
     """Grade the clip's metrics: one :class:`Finding` per enabled rule, in file order.
 
     Rules without ``combine`` are judged first, so that combination rules can read their
     findings. Disabled rules are judged (they may feed a combination) but not returned.
+
+    A finding is judged only from metrics that are ``measured``, or ``low_confidence`` where
+    the rule allows it (``allow_low_confidence``).  Every metric named by a ``doubt`` (a
+    warning that marks it implausible, e.g. "the clip looks slowed down") counts as not
+    measurable whatever its status, so any finding that reads it, as its own metric or as a
+    combination condition, is "not assessed" with the doubt's reason.
     """
+    metrics = apply_doubts(dict(metrics), tuple(doubts))
     done: dict[str, Finding] = {}
     for r in rules.rules:
         if r.combine is None:

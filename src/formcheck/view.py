@@ -40,6 +40,7 @@ from formcheck.landmarks import (
     R_SHOULDER,
     R_TOE,
 )
+from formcheck.results import Doubt
 from formcheck.signals import CleanSeries
 
 
@@ -56,6 +57,11 @@ class ViewInfo:
         hip_travel_leg: hip-midpoint travel across the image over the clip (leg lengths).
         leg_length_px: median hip-knee + knee-ankle length (px).
         overridden: names of fields the user set.
+        yaw_deg: median angle between the camera's image plane and the runner's shoulder and
+            hip lines, from the model's 3D world landmarks (0 = facing or backing the
+            camera, 90 = side on); NaN without world landmarks.
+        scale_change: trunk length in the last quarter of the clip over the first (> 1: the
+            runner comes closer; < 1: moves away); NaN when unknown.
     """
 
     view: str
@@ -66,6 +72,8 @@ class ViewInfo:
     hip_travel_leg: float
     leg_length_px: float
     overridden: tuple[str, ...] = ()
+    yaw_deg: float = float("nan")
+    scale_change: float = float("nan")
 
     @property
     def sign(self) -> int:
@@ -78,6 +86,9 @@ class ViewInfo:
             "gait": self.gait, "width_ratio": round(self.width_ratio, 3),
             "hip_travel_leg": round(self.hip_travel_leg, 2),
             "leg_length_px": round(self.leg_length_px, 1), "overridden": list(self.overridden),
+            "yaw_deg": None if not np.isfinite(self.yaw_deg) else round(self.yaw_deg, 1),
+            "scale_change": None if not np.isfinite(self.scale_change)
+            else round(self.scale_change, 3),
         }
 
 
@@ -95,9 +106,46 @@ def leg_length_px(xy: np.ndarray) -> float:
     return _nanmedian(np.concatenate(vals))
 
 
+def yaw_deg(world_m: np.ndarray | None) -> float:
+    """Median angle (deg) between the image plane and the runner's shoulder and hip lines,
+    from the model's world landmarks [T, 33, 3] (x right, y down, z away from the camera):
+    atan2(|dz|, |dx|) of the left-to-right vector, averaged over shoulders and hips.  0 = the
+    runner faces (or backs) the camera, 90 = side on.  NaN without world landmarks."""
+    if world_m is None or not np.isfinite(world_m).any():
+        return float("nan")
+    out = []
+    for a, b in ((L_SHOULDER, R_SHOULDER), (L_HIP, R_HIP)):
+        v = world_m[:, a] - world_m[:, b]
+        out.append(_nanmedian(np.degrees(np.arctan2(np.abs(v[:, 2]), np.abs(v[:, 0])))))
+    return float(np.nanmean(out)) if np.isfinite(out).any() else float("nan")
+
+
+def trunk_scale_change(xy: np.ndarray) -> float:
+    """Median trunk length (shoulder midpoint to hip midpoint, px) in the last quarter of
+    the frames where it is known over that in the first quarter: > 1 when the runner comes
+    closer to the camera.  (The trunk, not the whole body: legs leaving the frame do not
+    change it.)  NaN with fewer than 8 such frames."""
+    sh = (xy[:, L_SHOULDER] + xy[:, R_SHOULDER]) / 2
+    hip = (xy[:, L_HIP] + xy[:, R_HIP]) / 2
+    trunk = np.linalg.norm(sh - hip, axis=1)
+    trunk = trunk[np.isfinite(trunk)]
+    if trunk.size < 8:
+        return float("nan")
+    q = trunk.size // 4
+    first, last = np.median(trunk[:q]), np.median(trunk[-q:])
+    return float(last / first) if first > 0 else float("nan")
+
+
 def classify(clean: CleanSeries, view: str | None = None, direction: str | None = None,
-             setting: str | None = None) -> ViewInfo:
-    """Classify the view from cleaned landmarks; any argument given overrides the guess."""
+             setting: str | None = None, world_m: np.ndarray | None = None) -> ViewInfo:
+    """Classify the view from cleaned landmarks; any argument given overrides the guess.
+
+    ``world_m`` (the pose stage's world landmarks) adds the 3D cue: a runner whose shoulder
+    and hip lines are within ``front_max_yaw_deg`` of the image plane faces (or backs) the
+    camera, whatever the width ratio says (a narrow build, or a runner coming closer, whose
+    trunk is foreshortened, reads as "oblique" from widths alone); and one who comes closer
+    or moves away by ``approach_min_scale_change`` with the lines within
+    ``approach_max_yaw_deg`` runs toward or away from the camera: a front or back view."""
     g = settings()["gates"]
     xy = clean.xy_px
     sh_w = np.abs(xy[:, L_SHOULDER, 0] - xy[:, R_SHOULDER, 0])
@@ -116,6 +164,13 @@ def classify(clean: CleanSeries, view: str | None = None, direction: str | None 
         guess_view = "front" if lr >= 0 else "back"
     else:
         guess_view = "oblique"
+    yaw = yaw_deg(world_m)
+    scale = trunk_scale_change(xy)
+    if guess_view == "oblique" and np.isfinite(yaw):
+        big_change = np.isfinite(scale) and max(scale, 1 / scale) >= g["approach_min_scale_change"]
+        if yaw <= g["front_max_yaw_deg"] or (big_change and yaw <= g["approach_max_yaw_deg"]):
+            lr = _nanmedian(np.sign(xy[:, L_SHOULDER, 0] - xy[:, R_SHOULDER, 0]))
+            guess_view = "front" if lr >= 0 else "back"
     toe_dx = np.concatenate([xy[:, L_TOE, 0] - xy[:, L_HEEL, 0],
                              xy[:, R_TOE, 0] - xy[:, R_HEEL, 0]])
     ear_mid = (xy[:, L_EAR] + xy[:, R_EAR]) / 2
@@ -132,7 +187,8 @@ def classify(clean: CleanSeries, view: str | None = None, direction: str | None 
     return ViewInfo(
         view=view or guess_view, direction=direction or guess_dir,
         setting=setting or guess_setting, gait="unknown", width_ratio=float(ratio),
-        hip_travel_leg=travel, leg_length_px=float(leg), overridden=over,
+        hip_travel_leg=travel, leg_length_px=float(leg), overridden=over, yaw_deg=yaw,
+        scale_change=scale,
     )
 
 
@@ -145,7 +201,8 @@ def bounce_phase(clean: CleanSeries, sagittal: bool = True) -> float:
     flight (feet apart): positive.  Walking is an inverted pendulum: the pelvis is highest at
     midstance and lowest in double support, when the feet are furthest apart: negative.
     Front/back view: the vertical gap between the feet (largest at midswing = the other
-    foot's midstance) replaces the separation, with the sign flipped.  Label-free and
+    foot's midstance) replaces the separation, with the sign flipped, and both are measured in
+    trunk lengths of the moment (the runner may come closer or move away).  Label-free and
     independent of the frame rate.  NaN when too few frames.
     """
     from scipy.ndimage import median_filter
@@ -162,6 +219,16 @@ def bounce_phase(clean: CleanSeries, sagittal: bool = True) -> float:
     k = max(3, int(clean.fps) | 1)
     hu = hip_up[m] - median_filter(hip_up[m], size=k)
     sp = sep[m] - median_filter(sep[m], size=k)
+    if not sagittal:
+        # a runner coming closer or moving away grows or shrinks in the image: measure both
+        # signals in trunk lengths of the moment, so the late (near) strides do not outweigh
+        # the early ones
+        sh = (xy[:, L_SHOULDER] + xy[:, R_SHOULDER]) / 2
+        hip = (xy[:, L_HIP] + xy[:, R_HIP]) / 2
+        trunk = np.linalg.norm(sh - hip, axis=1)[m]
+        if np.isfinite(trunk).all() and (trunk > 0).all():
+            scale = median_filter(trunk, size=k)
+            hu, sp = hu / scale, sp / scale
     if hu.std() == 0 or sp.std() == 0:
         return float("nan")
     return float(np.corrcoef(hu, sp)[0, 1])
@@ -205,3 +272,58 @@ def body_plausible_share(xy: np.ndarray) -> float:
         ok = (sh[:, 1] < hip[:, 1]) & (hip[:, 1] < ank_y) & (trunk / leg >= 0.4) & (
             trunk / leg <= 1.0)
     return float(ok[det].mean())
+
+
+def count_cuts(xy: np.ndarray) -> int:
+    """Number of likely cuts (edits) in the clip, from the runner's raw landmarks [T, 33, 2]:
+    places where the median trunk length over the 5 detected frames after differs from the
+    5 before by more than ``cut_scale_jump`` (relative), or the median hip centre moves by
+    more than ``cut_hip_jump_trunk`` trunk lengths between one frame and the next.  Medians
+    over 5 frames ignore one-frame pose glitches; a cut changes the picture for good."""
+    g = settings()["gates"]
+    sh = (xy[:, L_SHOULDER] + xy[:, R_SHOULDER]) / 2
+    hip = (xy[:, L_HIP] + xy[:, R_HIP]) / 2
+    trunk = np.linalg.norm(sh - hip, axis=1)
+    ok = np.isfinite(trunk) & np.isfinite(hip).all(axis=1) & (trunk > 0)
+    idx = np.flatnonzero(ok)
+    if idx.size < 12:
+        return 0
+    tr, hp = trunk[idx], hip[idx]
+    cuts, last = 0, -10
+    for j in range(5, idx.size - 4):
+        if idx[j] - idx[j - 1] > 3:  # the runner was out of view: not a cut between frames
+            continue
+        a, b = np.median(tr[j - 5:j]), np.median(tr[j:j + 5])
+        jump = abs(b / a - 1) > g["cut_scale_jump"]
+        move = np.linalg.norm(hp[j] - hp[j - 1]) / max(a, b) > g["cut_hip_jump_trunk"] and \
+            np.linalg.norm(np.median(hp[j:j + 5], axis=0) - np.median(hp[j - 5:j], axis=0)) \
+            / max(a, b) > g["cut_hip_jump_trunk"]
+        if (jump or move) and j - last > 5:
+            cuts += 1
+            last = j
+    return cuts
+
+
+def vertical_travel_doubts(xy: np.ndarray, info: ViewInfo) -> tuple[Doubt, ...]:
+    """Doubts on the runner's vertical travel in the image (vertical oscillation): it is the
+    runner's only with a camera at a steady distance and no cuts.  Cuts (any view), and in a
+    front or back view a runner coming closer or moving away (trunk length changing by
+    ``steady_max_scale_change`` or more: the camera, or the runner, moves), withhold it."""
+    ids = tuple(settings()["doubts"]["vertical_travel"])
+    out = []
+    n = count_cuts(xy)
+    if n:
+        msg = (f"the clip seems to have {n} cut{'s' if n > 1 else ''} (the runner's size or "
+               "place jumps between frames): vertical travel is not the runner's alone")
+        out.append(Doubt(msg, "not assessed: the clip has cuts, so the image's vertical "
+                              "motion is not the runner's", ids, "cuts"))
+    sc = info.scale_change
+    if info.view in ("front", "back") and np.isfinite(sc) and \
+            max(sc, 1 / sc) >= settings()["gates"]["steady_max_scale_change"]:
+        how = "comes closer to" if sc > 1 else "gets farther from"
+        msg = (f"the runner {how} the camera (the trunk ends {sc:.2f}x its size at the start): "
+               f"in a {info.view} view the image's vertical motion then comes from the "
+               "changing distance and a moving camera, not only from the runner")
+        out.append(Doubt(msg, f"not assessed: the runner {how} the camera, so the image's "
+                              "vertical motion is not the runner's", ids, "distance_changes"))
+    return tuple(out)

@@ -18,7 +18,7 @@ from formcheck.config import settings
 from formcheck.events import Events
 from formcheck.landmarks import L_HEEL, L_TOE, R_HEEL, R_TOE
 from formcheck.metrics import arm_swing, cadence, foot_strike, overstride, stance, trunk_lean
-from formcheck.results import MetricSummary, Status, not_measurable
+from formcheck.results import Doubt, MetricSummary, Status, apply_doubts, not_measurable
 from formcheck.signals import CleanSeries
 from formcheck.view import ViewInfo
 
@@ -107,6 +107,7 @@ class Metrics:
     warnings: tuple[str, ...]
     fps_real: float
     lean_series_deg: np.ndarray
+    doubts: tuple[Doubt, ...] = ()
 
 
 def _summary(id_: str, values: np.ndarray, foot: np.ndarray, t: np.ndarray,
@@ -175,8 +176,13 @@ def _drop_implausible(vals: dict[str, np.ndarray], ranges: dict[str, list[float]
 
 
 def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | None = None,
-            detection_rate: float = 1.0, body_plausible: float = 1.0) -> Metrics:
-    """Per-step metrics and clip summaries (see module docstring)."""
+            detection_rate: float = 1.0, body_plausible: float = 1.0,
+            extra_doubts: tuple[Doubt, ...] = ()) -> Metrics:
+    """Per-step metrics and clip summaries (see module docstring).
+
+    ``extra_doubts`` (found by earlier stages, e.g. a moving camera) and the doubts found here
+    (the clip looks slowed down or sped up) turn the metrics they name into "not assessed"
+    (:func:`formcheck.results.apply_doubts`)."""
     g = settings()["gates"]
     t, xy, sign, leg = clean.t_s, clean.xy_px, view.sign, view.leg_length_px
     K = ev.n
@@ -284,14 +290,26 @@ def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | N
     if rhythm is None and not common and np.isfinite(ev.step_hz_spectral) \
             and ev.spectral_peak_ratio > 5:
         rhythm = 60.0 * ev.step_hz_spectral
+    doubts: list[Doubt] = []
+    time_based = tuple(settings()["doubts"]["time_based"])
     if rhythm is not None and not walking and rhythm < g["min_running_cadence_spm"]:
-        warnings.append(
-            f"cadence {rhythm:.0f} steps/min is implausibly low for running: the clip looks "
-            f"slowed down (about {170.0 / rhythm:.1f}x if the real cadence is near 170). Re-run "
-            f"with --slowmo FACTOR.")
+        factor = 170.0 / rhythm
+        hint = slowmo_hint(factor)
+        msg = (f"cadence {rhythm:.0f} steps/min is implausibly low for running: the clip looks "
+               f"slowed down (about {factor:.1f}x if the real cadence is near 170). Re-run "
+               f"with --slowmo {hint}.")
+        warnings.append(msg)
+        doubts.append(Doubt(msg, f"not assessed: the clip looks slowed down about "
+                                 f"{factor:.1f}x; re-run with --slowmo {hint}", time_based,
+                            "slowed_down"))
     if rhythm is not None and rhythm > g["max_running_cadence_spm"]:
-        warnings.append(f"cadence {rhythm:.0f} steps/min is implausibly high: is the clip "
-                        "sped up (time-lapse)?")
+        msg = (f"cadence {rhythm:.0f} steps/min is implausibly high: is the clip sped up "
+               "(time-lapse)?")
+        warnings.append(msg)
+        factor = rhythm / 170.0
+        doubts.append(Doubt(msg, f"not assessed: the clip looks sped up about {factor:.1f}x; "
+                                 f"re-run with --slowmo {slowmo_hint(1.0 / factor)}",
+                            time_based, "sped_up"))
     for sid in ("step_time_ms", "stride_time_ms"):
         summaries[sid] = _summary(sid, vals[sid], ev.foot, ev.ic_t_s, n_any, 0, list(common),
                                   [])
@@ -414,5 +432,19 @@ def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | N
     if common:
         warnings.extend(common)
     warnings.extend(ev.notes)
+    for d in extra_doubts:
+        if any(summaries.get(m) is not None and summaries[m].usable for m in d.metric_ids):
+            warnings.append(d.message)  # said only where it withholds a number
+            doubts.append(d)
+    summaries = apply_doubts(summaries, doubts)
     return Metrics(steps=steps, summaries=summaries, warnings=tuple(warnings), fps_real=fps,
-                   lean_series_deg=lean)
+                   lean_series_deg=lean, doubts=tuple(doubts))
+
+
+def slowmo_hint(factor: float) -> str:
+    """The ``--slowmo`` value to suggest for an estimated slow-down ``factor``: whole numbers
+    from 1.5x up (slow-motion modes are 2x, 4x, 8x ...; the estimate assumes a cadence near
+    170, so finer digits would be false precision), else two decimals."""
+    if factor >= 1.5:
+        return f"{round(factor):d}"
+    return f"{factor:.2f}"

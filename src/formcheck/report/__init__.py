@@ -16,7 +16,8 @@ import numpy as np
 from formcheck import __version__
 
 SCHEMA_NAME = "formcheck.report"
-SCHEMA_VERSION = "1.1"  # 1.1: steps[].side_confident, quality.sides_reliable_share
+#: 1.1: steps[].side_confident, quality.sides_reliable_share; 1.2: people, doubts
+SCHEMA_VERSION = "1.2"
 
 
 def _clean(o: Any) -> Any:
@@ -82,8 +83,12 @@ def build_report(analysis: Any, video_info: dict[str, Any] | None = None,
             "sides_reliable_share": float(ev.side_confident.mean())
             if ev.side_confident.size else 0.0,
             "spectral_cadence_spm": 60.0 * ev.step_hz_spectral,
-            "max_people_in_frame": int(pose.n_people.max()) if pose.n_frames else 0,
+            "max_people_in_frame": (a.people.max_in_frame if getattr(a, "people", None)
+                                    is not None else
+                                    int(pose.n_people.max()) if pose.n_frames else 0),
         },
+        "people": a.people.to_dict() if getattr(a, "people", None) is not None else None,
+        "doubts": [d.to_dict() for d in getattr(met, "doubts", ())],
         "metrics": {k: v.to_dict() for k, v in met.summaries.items()},
         "findings": findings,
         "summary": {

@@ -1002,9 +1002,12 @@ def build_metric_rows(rep: dict[str, Any]) -> list[dict[str, Any]]:
                 f"{s} {fmt_num(ps.get(s), _decimals(ps_unit or unit))}"
                 + (f" {ps_unit}" if ps_unit and ps.get(s) is not None else "")
                 for s in ("L", "R"))
+        walking = k == "cadence_spm" and (rep.get("view") or {}).get("gait") == "walking"
         rows.append({
-            "id": k, "label": label_of(k), "status": m.get("status", ""),
-            "status_text": STATUS_TEXT.get(m.get("status", ""), m.get("status", "")),
+            "id": k, "label": "Cadence (walking)" if walking else label_of(k),
+            "status": m.get("status", ""),
+            "status_text": ("Not assessed" if str(m.get("reason", "")).startswith(
+                "not assessed") else STATUS_TEXT.get(m.get("status", ""), m.get("status", ""))),
             "value": fmt_value(m["value"], unit) if measurable else "",
             "spread": (fmt_value(m["spread"], unit) if measurable and m.get("spread") is not None
                        else ""),
@@ -1055,6 +1058,7 @@ def render_html(analysis: Any, rep: dict[str, Any]) -> str:
                                f"{video.get('codec', '')}"
                       + (f", slow motion \u00d7{fmt_num(video.get('slowmo'), 1)}"
                          if (video.get("slowmo") or 1) != 1 else "")))
+    ppl = rep.get("people") or {}
     quality = [
         ("Leg-label swaps repaired", q.get("leg_swaps_repaired")),
         ("Outlier coordinates rejected", q.get("outliers_rejected")),
@@ -1063,6 +1067,10 @@ def render_html(analysis: Any, rep: dict[str, Any]) -> str:
         ("Cadence from the body's rhythm", None if q.get("spectral_cadence_spm") is None
          else f"{fmt_num(q['spectral_cadence_spm'], 1)} steps/min"),
         ("Most people in one frame", q.get("max_people_in_frame")),
+        ("People in view", ppl.get("n_people")),
+        ("Person analysed (as numbered in people.png)",
+         f"{ppl['chosen']} ({ppl.get('chosen_by', '')}): {ppl.get('why', '')}"
+         if ppl.get("chosen") else None),
     ]
     rules = getattr(analysis, "rules", None)
     ctx = {

@@ -32,18 +32,28 @@ def summary_text(rep: dict[str, Any], color: bool = False, width: int = 92) -> s
         f"{q['n_frames']} frames at {q['fps_real'] or 0:.1f} fps real time; runner found in "
         f"{100 * q['detection_rate']:.0f} % of frames; {q['steps_detected']} steps "
         f"({q.get('steps_rejected', 0)} rejected)")
+    ppl = rep.get("people") or {}
+    if ppl.get("persons"):
+        n = ppl["n_people"]
+        lines.append(f"People in view: {n}" + (
+            f"; analysed person {ppl['chosen']} (see people.png; --person N picks another)"
+            if n > 1 or len(ppl["persons"]) > 1 else ""))
     for w in rep["warnings"]:
         lines.append(st("! " + w, fg="yellow"))
     lines.append("")
     lines.append(st(f"{'Metric':<30} {'Value':>18} {'Spread':>9} {'Steps':>6}  Status", bold=True))
     for mid, label in LABELS.items():
+        if mid == "cadence_spm" and v["gait"] == "walking":
+            label = "Cadence (walking)"
         m = rep["metrics"].get(mid)
         if m is None:
             continue
         if mid == "vertical_oscillation_cm" and m["value"] is None:
             continue
         status = m["status"].replace("_", " ")
-        if m["status"] != "measured":
+        if m["reason"].startswith("not assessed"):  # a warning doubts this number
+            status = m["reason"]
+        elif m["status"] != "measured":
             status += f": {m['reason']}"
         val = _fmt(m["value"], m["unit"])
         spread = "" if m["spread"] is None else f"{m['spread']:.1f}"

@@ -26,8 +26,8 @@ class OutputOptions:
 def write_outputs(analysis: Any, outdir: str | Path, video_info: dict[str, Any] | None,
                   opts: OutputOptions = OutputOptions(), progress: bool | None = None,
                   pool: Any = None) -> dict[str, Any]:
-    """Write report.json, metrics.json, steps.csv, landmarks.npz/.csv, report.html and
-    annotated.mp4 to ``outdir``; returns the report document.  ``pool`` (a
+    """Write report.json, metrics.json, steps.csv, landmarks.npz/.csv, people.png,
+    report.html and annotated.mp4 to ``outdir``; returns the report document.  ``pool`` (a
     :class:`formcheck.pose_parallel.PosePool`) renders annotated.mp4 in parallel pieces."""
     rep = build_report(analysis, video_info)
     with staged_dir(outdir, force=opts.force) as tmp:
@@ -42,8 +42,13 @@ def write_outputs(analysis: Any, outdir: str | Path, video_info: dict[str, Any] 
         (tmp / "metrics.json").write_text(json.dumps(metrics_doc, indent=2) + "\n",
                                           encoding="utf-8")
         analysis.metrics.steps.to_csv(tmp / "steps.csv")
-        analysis.pose.save(tmp / "landmarks.npz")
+        full = getattr(analysis, "pose_full", None)
+        (full if full is not None else analysis.pose).save(tmp / "landmarks.npz")
         analysis.pose.to_csv(tmp / "landmarks.csv")
+        people = getattr(analysis, "people", None)
+        if people is not None and people.persons and people.frame_index >= 0 \
+                and analysis.source and Path(analysis.source).is_file():
+            write_people_png(analysis, tmp / "people.png")
         if opts.html:
             from formcheck.report import html
 
@@ -91,3 +96,21 @@ class _Background:
         self._thread.join()
         if self._exc is not None:
             raise self._exc
+
+
+def write_people_png(analysis: Any, path: Path) -> None:
+    """people.png: the frame with the most tracked people, each boxed and numbered (the
+    numbers ``--person N`` takes), the analysed person marked "analysed"."""
+    import cv2
+
+    from formcheck import people as people_mod
+    from formcheck.report.html import _decode_frame
+
+    ppl = analysis.people
+    img, _ = _decode_frame(str(analysis.source), ppl.frame_index, float(analysis.pose.slowmo))
+    sx = img.shape[1] / max(1, analysis.pose.width_px)
+    sy = img.shape[0] / max(1, analysis.pose.height_px)
+    out = people_mod.draw(img, ppl, sx, sy)
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(out, cv2.COLOR_RGB2BGR))
+    if ok:
+        path.write_bytes(buf.tobytes())
