@@ -55,7 +55,8 @@ class MetricSummary:
         unit: unit string, e.g. ``"steps/min"``, ``"deg"``, ``"% leg length"``.
         status: measured / low_confidence / not_measurable.
         reason: why the status is not ``measured`` (empty when it is).
-        spread: inter-quartile range over steps (same unit), or ``None``.
+        spread: inter-quartile range over steps (same unit); for the left/right asymmetries, the
+            asymmetry that step-to-step scatter alone gives (2 standard errors); or ``None``.
         n_steps: number of steps (or samples) behind the value.
         per_side: median per side, ``{"L": v, "R": v}`` (runner's left/right), where defined.
         evidence_t_s: times (s) of the steps that support the value, for the report.

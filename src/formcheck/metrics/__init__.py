@@ -401,7 +401,8 @@ def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | N
             summaries[sid] = MetricSummary(
                 id=sid, value=a, unit=UNITS[sid],
                 status=Status.LOW_CONFIDENCE if reasons else Status.MEASURED,
-                reason="; ".join(reasons), n_steps=nmin * 2, per_side=base.per_side)
+                reason="; ".join(reasons), n_steps=nmin * 2, per_side=base.per_side,
+                spread=noise if np.isfinite(noise) else None)
     # arm crossing
     cross = arm_swing.crossing_pct_shoulder(xy)
     stride_s = float(np.nanmedian(sr)) if np.isfinite(sr).any() else float("nan")
