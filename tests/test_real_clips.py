@@ -85,8 +85,11 @@ def test_slow_motion_clip_triggers_warning(pose_of):
         m = an.metrics.summaries[mid]
         assert m.value is None and m.reason.startswith("not assessed: the clip looks slowed"), m
     for f in an.findings:
-        if f.id in ("slow_cadence", "asymmetry"):
+        if f.id == "slow_cadence":
             assert not f.assessed and "slowed down" in f.reason, f
+        if f.id == "asymmetry":  # not judged: slowed down, or its sides are uncertain too
+            assert not f.assessed and ("slowed down" in f.reason
+                                       or "right is uncertain" in f.reason), f
 
 
 @pytest.mark.parametrize("name", ["legs_only_closeup.mp4", "outdoor_side_short_pan.mp4"])
