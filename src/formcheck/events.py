@@ -396,11 +396,8 @@ def _velocity_to(t: np.ndarray, heel_x: np.ndarray, toe_x: np.ndarray, planted: 
     toe-off about a frame early on every labelled clip.  A point near the pivot moves mostly
     upward while the foot rotates and keeps the ground's horizontal velocity until the toe is
     off.  TO is the first instant after mid-stance at which the toe's forward speed relative
-    to the ground exceeds ``ground_speed_share`` of its following swing peak and stays above it
-    for :data:`SUSTAIN_STEP_FRACTION` of a step (the same rule as :func:`_velocity_ic`,
-    mirrored; at the leg crossing the near foot's toe landmark can stall for a frame or two
-    as the swing foot passes behind it, seen on ``treadmill_side_30fps.mp4``).  ``i_up`` is
-    where the toe rose (height rule); falls back
+    to the ground exceeds ``ground_speed_share`` of its following swing peak (the same rule as
+    :func:`_velocity_ic`, mirrored).  ``i_up`` is where the toe rose (height rule); falls back
     to ``t_to`` if the velocity is not seen.
     """
     v = _relative_velocity(heel_x, toe_x, toe_x, planted, i_up)
@@ -411,11 +408,10 @@ def _velocity_to(t: np.ndarray, heel_x: np.ndarray, toe_x: np.ndarray, planted: 
     if not np.isfinite(seg).any() or np.nanmax(seg) <= 0:
         return t_to
     thr = _ground_speed_share() * float(np.nanmax(seg))
-    m = max(1, int(round(SUSTAIN_STEP_FRACTION * period)))
     for j in range((planted + i_up) // 2, b):
         if not np.isfinite(v[j]):
             return t_to
-        if v[j] > thr and _sustained(v, j, m, thr, True):
+        if v[j] > thr:
             return _crossing(t, v, j, thr)
     return t_to
 
