@@ -318,44 +318,39 @@ def _refine(t: np.ndarray, heel_y: np.ndarray, toe_y: np.ndarray, p: int, period
                     break
                 if toe_y[i] < g_late - tol and _sustained(toe_y, i, m, g_late - tol, False):
                     t_to = _crossing(t, -toe_y, i, -(g_late - tol))
-                    if toe_x is not None and heel_x is not None:
-                        t_to = _velocity_to(t, heel_x, toe_x, planted, i, period, t_to)
-                        t_ic = _velocity_ic(t, heel_x, toe_x, lo, planted, i, period, t_ic)
+                    rel = None if toe_x is None or heel_x is None else \
+                        _relative_velocities(heel_x, toe_x, planted, i)
+                    if rel is not None:
+                        t_to = _velocity_to(t, rel[1], planted, i, period, t_to)
+                        t_ic = _velocity_ic(t, rel[0], lo, planted, period, t_ic)
                     break
     ground = float(np.nanmax([c[2] for c in cands if np.isfinite(c[2])]))
     return t_ic, True, i_ic, t_to, ground
 
 
-def _ground_velocity(x_series: tuple[np.ndarray, ...], a: int, b: int
-                     ) -> tuple[float, float] | None:
-    """Velocity of the ground under a stance foot (image px per sample, running direction) and
-    its robust noise: the median and 1.4826 x MAD of the foot points' horizontal velocities
-    over the stance samples [a, b).  None if fewer than 3 are known."""
-    st = np.concatenate([np.gradient(x)[a:b] for x in x_series])
+def _relative_velocities(heel_x: np.ndarray, toe_x: np.ndarray, planted: int, i_up: int
+                         ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Horizontal velocities of the heel and the toe relative to the ground under the stance
+    foot (image px per sample, + = forward); None if fewer than 3 stance velocities are known.
+    The ground's velocity is the median of both points' velocities over the stance
+    [planted, i_up): belt speed on a treadmill, zero overground with a static camera, the
+    scenery's when the camera pans."""
+    vh, vt = np.gradient(heel_x), np.gradient(toe_x)
+    st = np.concatenate([vh[planted:i_up], vt[planted:i_up]])
     st = st[np.isfinite(st)]
     if st.size < 3:
         return None
     vg = float(np.median(st))
-    return vg, 1.4826 * float(np.median(np.abs(st - vg)))
+    return vh - vg, vt - vg
 
 
-def _relative_velocity(heel_x: np.ndarray, toe_x: np.ndarray, x: np.ndarray, planted: int,
-                       i_up: int) -> np.ndarray | None:
-    """Horizontal velocity of foot point ``x`` relative to the ground under the stance foot
-    (image px per sample, + = forward); None if the stance is not seen.  The ground's velocity
-    is the median of the heel's and toe's velocities over the stance [planted, i_up)
-    (:func:`_ground_velocity`): belt speed on a treadmill, zero overground with a static
-    camera, the scenery's when the camera pans."""
-    gv = _ground_velocity((heel_x, toe_x), planted, i_up)
-    return None if gv is None else np.gradient(x) - gv[0]
+#: Side views: a foot moves with the ground while its forward speed relative to the ground is
+#: under this share of its swing speed (settings.toml ``[events] ground_speed_share``).
+GROUND_SPEED_SHARE: float = settings()["events"]["ground_speed_share"]
 
 
-def _ground_speed_share() -> float:
-    return float(settings()["events"]["ground_speed_share"])
-
-
-def _velocity_ic(t: np.ndarray, heel_x: np.ndarray, toe_x: np.ndarray, lo: int, planted: int,
-                 i_up: int, period: float, t_ic: float) -> float:
+def _velocity_ic(t: np.ndarray, v: np.ndarray, lo: int, planted: int, period: float,
+                 t_ic: float) -> float:
     """Initial contact: the instant the landing heel starts to move with the ground.
 
     All three labelled real clips define contact as the foot arriving *and* travelling with
@@ -363,21 +358,19 @@ def _velocity_ic(t: np.ndarray, heel_x: np.ndarray, toe_x: np.ndarray, lo: int, 
     with it: so the heel's forward speed relative to the ground, large in swing, falls to
     about zero at contact (foot-velocity event detection: Fellin et al. 2010; Handsaker et al.
     2016; O'Connor et al. 2007 for walking).  IC is where that relative speed, going back in
-    time from the planted stance, last exceeds ``ground_speed_share`` of its swing peak
-    (the preceding 0.3 step), interpolated between samples.  Unlike a height band it needs no
+    time from the planted stance, last exceeds :data:`GROUND_SPEED_SHARE` of its swing peak
+    (the preceding 0.3 step), interpolated between samples.  ``v``: the heel's velocity
+    relative to the ground (:func:`_relative_velocities`).  Unlike a height band it needs no
     ground level, and the image's foot landmarks, which settle onto the ground a frame or
     two after the foot does, bias it less (synthetic runner: IC within a few ms of the true
     contact; docs/validation.md).  Falls back to ``t_ic`` (the height rule) if the velocity
     is not seen.
     """
-    v = _relative_velocity(heel_x, toe_x, heel_x, planted, i_up)
-    if v is None:
-        return t_ic
     a = max(0, lo - int(0.3 * period))
     seg = v[a:planted + 1]
     if not np.isfinite(seg).any() or np.nanmax(seg) <= 0:
         return t_ic
-    thr = _ground_speed_share() * float(np.nanmax(seg))
+    thr = GROUND_SPEED_SHARE * float(np.nanmax(seg))
     for j in range(planted, a, -1):
         if not np.isfinite(v[j - 1]):
             return t_ic
@@ -386,8 +379,8 @@ def _velocity_ic(t: np.ndarray, heel_x: np.ndarray, toe_x: np.ndarray, lo: int, 
     return t_ic
 
 
-def _velocity_to(t: np.ndarray, heel_x: np.ndarray, toe_x: np.ndarray, planted: int,
-                 i_up: int, period: float, t_to: float) -> float:
+def _velocity_to(t: np.ndarray, v: np.ndarray, planted: int, i_up: int, period: float,
+                 t_to: float) -> float:
     """Toe-off: the instant the toe stops moving with the ground.
 
     As the foot rolls off, the heel rises and the foot pivots about the toe tip, which stays
@@ -396,18 +389,15 @@ def _velocity_to(t: np.ndarray, heel_x: np.ndarray, toe_x: np.ndarray, planted: 
     toe-off about a frame early on every labelled clip.  A point near the pivot moves mostly
     upward while the foot rotates and keeps the ground's horizontal velocity until the toe is
     off.  TO is the first instant after mid-stance at which the toe's forward speed relative
-    to the ground exceeds ``ground_speed_share`` of its following swing peak (the same rule as
-    :func:`_velocity_ic`, mirrored).  ``i_up`` is where the toe rose (height rule); falls back
-    to ``t_to`` if the velocity is not seen.
+    to the ground (``v``, :func:`_relative_velocities`) exceeds :data:`GROUND_SPEED_SHARE` of
+    its following swing peak (the same rule as :func:`_velocity_ic`, mirrored).  ``i_up`` is
+    where the toe rose (height rule); falls back to ``t_to`` if the velocity is not seen.
     """
-    v = _relative_velocity(heel_x, toe_x, toe_x, planted, i_up)
-    if v is None:
-        return t_to
     b = min(v.size, i_up + int(0.6 * period))
     seg = v[i_up:b]
     if not np.isfinite(seg).any() or np.nanmax(seg) <= 0:
         return t_to
-    thr = _ground_speed_share() * float(np.nanmax(seg))
+    thr = GROUND_SPEED_SHARE * float(np.nanmax(seg))
     for j in range((planted + i_up) // 2, b):
         if not np.isfinite(v[j]):
             return t_to
@@ -546,12 +536,10 @@ def detect(clean: CleanSeries, view: ViewInfo) -> Events:
     ic, anc, feet, to, refined, ground = [], [], [], [], [], []
     n = t.size
     swap = np.zeros(n, dtype=bool)
+    # the landing foot's points over one step's window, NaN elsewhere (reset after each step)
+    heel_y, toe_y, toe_x, heel_x = np.full((4, n), np.nan)
     for p, s in anchors:
         lo, hi = max(0, p - int(0.5 * period)), min(n - 1, p + int(1.6 * period))
-        heel_y = np.full(n, np.nan)
-        toe_y = np.full(n, np.nan)
-        toe_x = np.full(n, np.nan)
-        heel_x = np.full(n, np.nan)
         if sagittal:
             sel = _track_stance(xy, p, s, lo, hi)
             for leg_s in FEET:
@@ -561,12 +549,13 @@ def detect(clean: CleanSeries, view: ViewInfo) -> Events:
                 toe_x[m] = d * xy[m, _FOOT[leg_s][2], 0]
                 heel_x[m] = d * xy[m, _FOOT[leg_s][1], 0]
         else:
-            sel = np.full(hi - lo + 1, s, dtype="<U1")
             heel_y[lo:hi + 1] = xy[lo:hi + 1, _FOOT[s][1], 1]
             toe_y[lo:hi + 1] = xy[lo:hi + 1, _FOOT[s][2], 1]
         t_ic, ok_ic, i_ic, t_to, g = _refine(t, heel_y, toe_y, p, period, sagittal, tol,
                                              toe_x if sagittal else None,
                                              heel_x if sagittal else None)
+        for buf in (heel_y, toe_y, toe_x, heel_x):
+            buf[lo:hi + 1] = np.nan
         if ok_ic and sagittal:
             # frames of this stance where the foot is held by the other leg's landmarks
             i_end = int(np.searchsorted(t, t_to)) if np.isfinite(t_to) else i_ic + int(
@@ -616,7 +605,7 @@ def detect(clean: CleanSeries, view: ViewInfo) -> Events:
             notes.append(f"{int((~valid[1:]).sum())} step(s) rejected: duration far from the "
                          f"median step time ({med * 1000:.0f} ms)")
     # ... then sides: feet alternate, so within each run of consecutive valid steps the side
-    # labels follow parity; the parity is the one most raw labels agree with.
+    # labels follow parity; camera geometry, else the raw labels, give the phase.
     chain = feet_a.copy()
     near = None
     if view.view == "side" and view.direction in ("left", "right"):
