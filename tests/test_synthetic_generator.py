@@ -11,37 +11,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-try:
-    from synthetic_gait import (
-        IDEAL,
-        LEFT_IDX,
-        PROFILE_OFFSETS,
-        REAL_CLIP_EVIDENCE,
-        RIGHT_IDX,
-        GaitConfig,
-        generate,
-        landmark_profiles,
-        pose_at,
-        score_events,
-        strike_class,
-        true_foot_at,
-    )
-except ImportError:  # tests/ imported as a package
-    from tests.synthetic_gait import (
-        IDEAL,
-        LEFT_IDX,
-        PROFILE_OFFSETS,
-        REAL_CLIP_EVIDENCE,
-        RIGHT_IDX,
-        GaitConfig,
-        generate,
-        landmark_profiles,
-        pose_at,
-        score_events,
-        strike_class,
-        true_foot_at,
-    )
+from synthetic_gait import (
+    IDEAL,
+    LEFT_IDX,
+    PROFILE_OFFSETS,
+    REAL_CLIP_EVIDENCE,
+    RIGHT_IDX,
+    GaitConfig,
+    generate,
+    landmark_profiles,
+    pose_at,
+    score_events,
+    strike_class,
+    true_foot_at,
+)
 
 L_SH, R_SH, L_HIP, R_HIP, L_KNEE, L_ANKLE = 11, 12, 23, 24, 25, 27
 L_HEEL, R_HEEL, L_TOE, R_TOE = 29, 30, 31, 32
