@@ -215,10 +215,11 @@ def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | N
         vals[k] = np.where(ev.valid, vals[k], np.nan)
     implausible = _drop_implausible(vals, settings()["plausible"])
     classes = tuple(foot_strike.classify(a) for a in vals["foot_strike_angle_deg"])
+    # the steps' sides rest on evidence (events.side_confident: camera geometry or consistent
+    # leg labels); an Events made without it has none
+    side_ok = ev.side_confident if ev.side_confident.size == ev.n else np.zeros(ev.n, bool)
     steps = StepTable(foot=ev.foot, ic_t_s=ev.ic_t_s, to_t_s=ev.to_t_s, valid=ev.valid,
-                      values=vals, strike_class=classes,
-                      side_confident=ev.side_confident if ev.side_confident.size == ev.n
-                      else np.zeros(ev.n, dtype=bool))
+                      values=vals, strike_class=classes, side_confident=side_ok)
 
     # ---- gates --------------------------------------------------------------------------
     warnings: list[str] = []
@@ -374,9 +375,7 @@ def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | N
             "vertical_oscillation_cm", "cm",
             vo.reason if not vo.usable else "give the runner's height with --height CM")
     # left/right: per-side values and asymmetry only where the steps' sides rest on evidence
-    # (events.side_confident: camera geometry or consistent leg labels)
-    conf = ev.side_confident if ev.side_confident.size == ev.n else np.zeros(ev.n, bool)
-    ident_ok = bool(conf[ev.valid].mean() >= 0.95) if ev.valid.any() else False
+    ident_ok = bool(side_ok[ev.valid].mean() >= 0.95) if ev.valid.any() else False
     ident_reason = "which steps are left and which right is uncertain in this clip"
     if not ident_ok:
         summaries = {k: replace(v, per_side={}) if v.per_side else v
