@@ -7,6 +7,8 @@ runner's own sides, as MediaPipe labels them (which it gets wrong in side views;
 
 from __future__ import annotations
 
+import numpy as np
+
 NAMES: tuple[str, ...] = (
     "nose",
     "left_eye_inner", "left_eye", "left_eye_outer",
@@ -62,3 +64,19 @@ BONES: tuple[tuple[int, int], ...] = (
     (24, 26), (26, 28), (28, 30), (30, 32), (28, 32),
     (0, 11), (0, 12),
 )
+
+#: Landmarks drawn as joints in the overlays (nose, arms, legs; not the face or hands).
+JOINTS: tuple[int, ...] = (NOSE, L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST,
+                           L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE, L_HEEL, R_HEEL,
+                           L_TOE, R_TOE)
+
+
+def hip_mid(xy: np.ndarray) -> np.ndarray:
+    """Midpoint of the two hip landmarks.  ``xy`` has the landmark axis second to last
+    (``(..., 33, D)``); the result drops it (``(..., D)``), in ``xy``'s units."""
+    return (xy[..., L_HIP, :] + xy[..., R_HIP, :]) / 2
+
+
+def shoulder_mid(xy: np.ndarray) -> np.ndarray:
+    """Midpoint of the two shoulder landmarks (shapes and units as :func:`hip_mid`)."""
+    return (xy[..., L_SHOULDER, :] + xy[..., R_SHOULDER, :]) / 2
