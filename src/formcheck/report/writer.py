@@ -104,10 +104,10 @@ def write_people_png(analysis: Any, path: Path) -> None:
     import cv2
 
     from formcheck import people as people_mod
-    from formcheck.report.html import _decode_frame
+    from formcheck.report.still import decode_frame
 
     ppl = analysis.people
-    img, _ = _decode_frame(str(analysis.source), ppl.frame_index, float(analysis.pose.slowmo))
+    img, _ = decode_frame(str(analysis.source), ppl.frame_index, float(analysis.pose.slowmo))
     sx = img.shape[1] / max(1, analysis.pose.width_px)
     sy = img.shape[0] / max(1, analysis.pose.height_px)
     out = people_mod.draw(img, ppl, sx, sy)
