@@ -157,3 +157,43 @@ def test_missing_video_gives_a_note_not_a_still(pose_of: Any, tmp_path: Path) ->
     assert 'class="still-frame"' not in html
     assert "gone.mp4 is not available" in html
     assert 'class="plot"' in html  # the rest of the report is still there
+
+
+def test_still_and_video_draw_one_construction(pose_of: Any) -> None:
+    """The report's still frame and the annotated video draw the same contact construction:
+    for the still's step both give that step's overstride, shank and knee values from the step
+    table, the still's overlay writes them, and the construction's hip is the midpoint of the
+    cleaned hips at the instant drawn (the IC for the video, the nearest frame for the still)."""
+    import numpy as np
+
+    from formcheck import annotate
+    from formcheck.api import analyze_pose
+    from formcheck.construction import contact
+    from formcheck.landmarks import L_HIP, R_HIP
+    from formcheck.report import build_report
+    from formcheck.report.still import build_still
+
+    a = replace(analyze_pose(pose_of(SAMPLE)), source=str(SAMPLE))
+    rep = build_report(a, None)
+    still = build_still(a, rep)
+    assert still["ok"], still["note"]
+    k = still["step"]
+    video = annotate.contacts_of(a)[k]
+    on_still = contact(a, k, at_frame=True)
+    steps = a.metrics.steps.values
+    for key, metric, attr in (("overstride", "overstride_pct_leg", "overstride_pct"),
+                              ("shank", "shank_angle_ic_deg", "shank_deg"),
+                              ("knee", "knee_flexion_ic_deg", "knee_deg")):
+        expected = float(steps[metric][k])
+        assert np.isfinite(expected), metric
+        assert still[key] == expected, metric
+        assert getattr(video, attr) == expected, metric
+    assert f"knee {still['knee']:.0f}\u00b0 bent" in str(still["overlay"])
+    assert f"shank {still['shank']:.0f}\u00b0" in str(still["overlay"])
+    assert on_still.frame_index == video.frame_index >= 0
+    assert still["t_s"] == on_still.frame_t_s and still["ic_t_s"] == video.t_s
+    t, xy = a.clean.t_s, a.clean.xy_px
+    for c, when in ((video, video.t_s), (on_still, on_still.frame_t_s)):
+        hip = [(np.interp(when, t, xy[:, L_HIP, d]) + np.interp(when, t, xy[:, R_HIP, d])) / 2
+               for d in (0, 1)]
+        np.testing.assert_allclose(c.hip, hip, rtol=0, atol=1e-6)

@@ -79,25 +79,11 @@ class Contact:
         """Hip midpoint: the vertical of the overstride goes through it."""
         return hip_mid(self.points)
 
-    @property
-    def leg_hip(self) -> np.ndarray:
-        return self.points[self.leg[0]]
-
-    @property
-    def knee(self) -> np.ndarray:
-        return self.points[self.leg[1]]
-
-    @property
-    def ankle(self) -> np.ndarray:
-        return self.points[self.leg[2]]
-
-    @property
-    def heel(self) -> np.ndarray:
-        return self.points[self.leg[3]]
-
-    @property
-    def toe(self) -> np.ndarray:
-        return self.points[self.leg[4]]
+    leg_hip = property(lambda self: self.points[self.leg[0]], doc="The landing leg's hip.")
+    knee = property(lambda self: self.points[self.leg[1]], doc="The landing knee.")
+    ankle = property(lambda self: self.points[self.leg[2]], doc="The landing ankle.")
+    heel = property(lambda self: self.points[self.leg[3]], doc="The landing heel.")
+    toe = property(lambda self: self.points[self.leg[4]], doc="The landing toe.")
 
     def values(self) -> dict[str, float | None]:
         """The shown values by metric id (None when not shown)."""

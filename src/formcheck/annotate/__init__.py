@@ -16,8 +16,9 @@ rate.  With ``slowmo_contacts`` the timestamps are stretched instead: the stretc
 ``(SLOW_FACTOR - 1)`` times the total length of those windows (overlapping windows merged),
 by design.
 
-What is drawn.  Colours come from the Okabe-Ito palette, which stays distinguishable under
-the common colour-vision deficiencies, and nothing relies on colour alone: the runner's left
+What is drawn (:class:`formcheck.annotate.painter.Painter`).  Colours come from the
+Okabe-Ito palette (:mod:`formcheck.report.style`), which stays distinguishable under the
+common colour-vision deficiencies, and nothing relies on colour alone: the runner's left
 side is drawn with solid bones and round joints, the right side with dashed bones and square
 joints, and the knees carry "L" / "R" letters.  All text sits on a dark backing or has a dark
 outline, sized from the output frame so it stays legible on a phone.
@@ -28,7 +29,8 @@ outline, sized from the output frame so it stays legible on a phone.
   and blended at :data:`FAINT_ALPHA` opacity).
 * Initial contact, for +/-``hold`` around each IC (:func:`hold_s`: a few frames): a marker at
   the landing heel with the foot (runner's side) and its foot-strike class, and, in side and
-  oblique views, the construction behind the per-step metrics, drawn from the cleaned
+  oblique views, the construction behind the per-step metrics
+  (:mod:`formcheck.construction`, the same one the report's still frame draws), from the cleaned
   landmarks at the IC instant (exactly what the metrics used, so it stays put while the video
   moves on): the vertical through the hip midpoint, the horizontal overstride distance from it
   to the heel (% leg length), the shank (knee to ankle) with its angle from vertical, and the

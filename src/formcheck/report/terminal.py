@@ -7,16 +7,11 @@ from typing import Any
 
 import click
 
+from formcheck.report.style import SEVERITY_TERMINAL, fmt_plain
 from formcheck.results import LABELS
 
-SEV_STYLE = {"marked": ("MARKED", "red"), "mild": ("mild", "yellow"), "none": ("ok", "green")}
-
-
-def _fmt(v: float | None, unit: str) -> str:
-    if v is None:
-        return "-"
-    nd = 0 if unit in ("ms",) else 1
-    return f"{v:.{nd}f} {unit}"
+#: severity -> (tag, ANSI colour name)
+SEV_STYLE = SEVERITY_TERMINAL
 
 
 def summary_text(rep: dict[str, Any], color: bool = False, width: int = 92) -> str:
@@ -55,7 +50,7 @@ def summary_text(rep: dict[str, Any], color: bool = False, width: int = 92) -> s
             status = m["reason"]
         elif m["status"] != "measured":
             status += f": {m['reason']}"
-        val = _fmt(m["value"], m["unit"])
+        val = fmt_plain(m["value"], m["unit"])
         spread = "" if m["spread"] is None else f"{m['spread']:.1f}"
         row = f"{label:<30} {val:>18} {spread:>9} {m['n_steps']:>6}  "
         lines.append(row + textwrap.shorten(status, max(20, width - len(row)), placeholder="..."))
