@@ -11,7 +11,8 @@ code  exception                   meaning
 0     -                           success (batch: every recording succeeded)
 1     (unexpected)                a bug: please report it (FORMCHECK_DEBUG=1 shows the
                                   traceback)
-2     UsageError (click)          bad command-line usage
+2     UsageError (click),         bad command-line usage; a batch that cannot start
+      BatchSetupError             (bad manifest, Dask missing, scheduler unreachable)
 3     InputNotFoundError          the input path does not exist, is a folder or cannot
                                   be read
 4     NotAVideoError              the file is not a video (text, image, audio-only ...)
