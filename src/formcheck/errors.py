@@ -11,7 +11,8 @@ code  exception                   meaning
 0     -                           success (batch: every recording succeeded)
 1     (unexpected)                a bug: please report it (FORMCHECK_DEBUG=1 shows the
                                   traceback)
-2     UsageError (click)          bad command-line usage
+2     UsageError (click),         bad command-line usage; a batch that cannot start
+      BatchSetupError             (bad manifest, Dask missing, scheduler unreachable)
 3     InputNotFoundError          the input path does not exist, is a folder or cannot
                                   be read
 4     NotAVideoError              the file is not a video (text, image, audio-only ...)
@@ -40,7 +41,7 @@ from __future__ import annotations
 EXIT_INTERRUPTED = 130
 #: Exit code for SIGTERM, the shell convention 128 + 15.
 EXIT_TERMINATED = 143
-#: Exit code for an invalid rules file (:class:`formcheck.rules.RulesError`).
+#: Exit code for an invalid rules file (:class:`RulesError`).
 EXIT_RULES = 8
 #: Exit code for an unexpected failure (a bug).
 EXIT_BUG = 1
@@ -88,6 +89,15 @@ class OutputExistsError(FormcheckError):
     exit_code = 7
 
 
+class RulesError(FormcheckError, ValueError):
+    """A rules file that cannot be read or does not follow the schema (exit 8).
+
+    Raised by :func:`formcheck.rules.load_rules` (and importable from there) with a one-line
+    message naming the file, the rule and the key; a ``ValueError`` too, as it always was."""
+
+    exit_code = EXIT_RULES
+
+
 class ModelError(FormcheckError):
     """The pose model bundle is missing or cannot be loaded (exit 9)."""
 
@@ -98,6 +108,14 @@ class BatchFailuresError(FormcheckError):
     """A batch finished but at least one recording failed (exit 10)."""
 
     exit_code = 10
+
+
+class BatchSetupError(FormcheckError):
+    """A batch that cannot start: bad manifest, Dask missing, scheduler unreachable.
+
+    These are command-line usage problems, so they share click's exit code 2."""
+
+    exit_code = 2
 
 
 class OutputWriteError(FormcheckError):
