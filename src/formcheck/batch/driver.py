@@ -14,12 +14,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from formcheck.batch.jobs import Job, Outcome, sha256_of
+from formcheck.batch.jobs import Job, Outcome
 from formcheck.batch.plan import plan
 from formcheck.batch.runners import DEFAULT_WORKER_THREADS, connect, run_dask, run_local
 from formcheck.batch.summary import summary_csv_text, summary_html_text, summary_rows
 from formcheck.batch.task import check_unchanged, run_recording
 from formcheck.errors import OutputExistsError
+from formcheck.hashing import sha256_of
 
 if TYPE_CHECKING:
     from formcheck.rules import RuleSet

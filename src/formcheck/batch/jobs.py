@@ -6,7 +6,6 @@ Both records are picklable: they travel to local worker processes and Dask worke
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,17 +70,3 @@ class Outcome:
     reason: str = ""
     fields: dict[str, Any] = field(default_factory=dict)
     elapsed_s: float = 0.0
-
-
-def sha256_of(path: str | os.PathLike[str]) -> str | None:
-    """SHA-256 of a file's content, or None when it cannot be read."""
-    from hashlib import sha256
-
-    h = sha256()
-    try:
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    except OSError:
-        return None
-    return h.hexdigest()

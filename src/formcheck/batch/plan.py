@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from formcheck.batch.jobs import OUT_SUFFIX, STAMP_VERSION, Job, sha256_of
+from formcheck.batch.jobs import OUT_SUFFIX, STAMP_VERSION, Job
 from formcheck.cli_common import CHOICES
 from formcheck.errors import BatchSetupError, InputNotFoundError
+from formcheck.hashing import sha256_of
 
 #: Manifest columns that are per-recording settings (everything else but ``path`` is a label).
 SETTING_COLUMNS = ("view", "direction", "setting", "gait", "slowmo", "height_cm", "start_s",

@@ -16,9 +16,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from formcheck.batch.jobs import STAMP_NAME, Job, Outcome, sha256_of
+from formcheck.batch.jobs import STAMP_NAME, Job, Outcome
 from formcheck.batch.summary import summary_fields
 from formcheck.errors import FormcheckError
+from formcheck.hashing import sha256_of
 
 #: Set in a local worker process when it was told to stop (SIGTERM, see
 #: :func:`mark_stopping`).

@@ -3,7 +3,6 @@ report.html and the terminal summary, all built from one :class:`~formcheck.api.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from datetime import datetime, timezone
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from formcheck import __version__
+from formcheck.hashing import sha256_of
 
 SCHEMA_NAME = "formcheck.report"
 #: 1.1: steps[].side_confident, quality.sides_reliable_share; 1.2: people, doubts
@@ -42,17 +42,6 @@ def _clean(o: Any) -> Any:
     return o
 
 
-def file_sha256(path: str | Path) -> str | None:
-    p = Path(path)
-    if not p.is_file():
-        return None
-    h = hashlib.sha256()
-    with open(p, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def build_report(analysis: Any, video_info: dict[str, Any] | None = None,
                  timestamp: bool = True) -> dict[str, Any]:
     """The report.json document (see ``report.schema.json``)."""
@@ -66,7 +55,7 @@ def build_report(analysis: Any, video_info: dict[str, Any] | None = None,
         "formcheck_version": __version__,
         "source": {
             "file": Path(a.source).name if a.source else "",
-            "sha256": file_sha256(a.source) if a.source else None,
+            "sha256": sha256_of(a.source) if a.source else None,
             "video": video_info or {},
         },
         "options": {k: v for k, v in a.options.to_dict().items() if k != "model"},
