@@ -18,6 +18,10 @@ and ``metrics.json`` are byte-identical, and that the exit codes and the set of 
 are the same; batch ``summary.csv`` is compared too (minus its timing column, if any).  It
 prints one line per run and exits 1 on any difference.
 
+Run one copy of this script (one checkout's ``sample_videos/``) for both snapshots and vary only
+``--src``: report.json records the clip's path, so clips read from two checkouts differ there.
+The full pipeline is deterministic: two full snapshots of the same code are identical.
+
 ``--jobs 1`` is fixed because the pose stage's time segments (``--jobs N``) change landmarks at
 the seams by design (see docs/speed.md); the comparison is about the code, not the split.
 """
