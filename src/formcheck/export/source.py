@@ -11,10 +11,12 @@ made by another formcheck version and the export is refused rather than mixing t
 Leg labels: MediaPipe's "left"/"right" leg labels are not the runner's sides in a side view
 (:mod:`formcheck.signals`); formcheck reads each step's landing leg from the landmark chain
 ``Events.chain`` and reports its side as ``foot``.  The export relabels the leg landmarks
-(knee, ankle, heel, foot index) so that from each initial contact to the next, the landing
-leg carries the side report.json gives that step (frames before the first contact follow the
-first step), so a point called ``left_heel`` is the heel of the foot formcheck calls left and
-the Left Foot Strike events belong to it.
+(hip, knee, ankle, heel, foot index) so that over each step (from mid-flight before its
+initial contact to mid-flight before the next) the landing leg carries the side report.json
+gives that step (frames before the first contact follow the first step).  A point called
+``left_heel`` is then the heel of the foot formcheck calls left, the Left Foot Strike events
+belong to it, and a step's values (which formcheck reads from its chain's hip, knee, ankle,
+heel and toe) are those of the landmarks of its side.
 
 Axes (all formats): in side and oblique views X points forward (the running direction, image
 x times the view's sign), Y up (image y flipped) and Z = 0 (2D; Z would be the runner's right,
@@ -40,7 +42,14 @@ from typing import Any
 import numpy as np
 
 from formcheck.errors import FormcheckError, InputNotFoundError, PoseFileError
-from formcheck.landmarks import NAMES
+from formcheck.landmarks import LEG, N_LANDMARKS, NAMES
+
+#: For each landmark, the one whose label it takes when a whole leg, hip included, changes
+#: side (:data:`formcheck.landmarks.LEG_SWAP` keeps the hips: the metrics read a step's hip,
+#: knee and ankle from one chain, so the export moves all of them together).
+WHOLE_LEG_SWAP: tuple[int, ...] = tuple(
+    dict(zip(LEG["L"] + LEG["R"], LEG["R"] + LEG["L"], strict=True)).get(i, i)
+    for i in range(N_LANDMARKS))
 
 #: Tolerance (s) between a re-derived initial contact and report.json's (it rounds to 0.1 ms).
 IC_TOLERANCE_S = 1e-3
@@ -182,12 +191,26 @@ def load(folder: str | Path) -> ExportSource:
     return from_analysis(analysis, rep, steps=steps, where=folder)
 
 
+def _step_starts(ic_t_s: np.ndarray, to_t_s: np.ndarray) -> np.ndarray:
+    """[K] time (s) from which step i's leg labelling holds: mid-flight, halfway between the
+    previous step's toe-off and this initial contact, so that both stances (and the frames
+    around each contact that its values are interpolated from) have their own step's labels;
+    a tenth of the step before the contact when the toe-off is unknown or after it."""
+    start = np.array(ic_t_s, dtype=float)
+    for i in range(1, start.size):
+        to = to_t_s[i - 1]
+        if np.isfinite(to) and ic_t_s[i - 1] < to < ic_t_s[i]:
+            start[i] = (to + ic_t_s[i]) / 2
+        else:
+            start[i] = ic_t_s[i] - 0.1 * (ic_t_s[i] - ic_t_s[i - 1])
+    return start
+
+
 def from_analysis(analysis: Any, report: dict[str, Any], steps: tuple[Step, ...] | None = None,
                   where: Path | None = None) -> ExportSource:
     """An :class:`ExportSource` from an :class:`formcheck.api.Analysis` and the report it
     wrote (what ``analyze --export`` can use without reading the folder back)."""
     from formcheck.metrics.stance import LEG_FRACTION_OF_HEIGHT
-    from formcheck.signals import swap_legs
 
     steps = steps if steps is not None else _steps(report, Path(where or ".") / "report.json")
     ev = analysis.events
@@ -202,14 +225,15 @@ def from_analysis(analysis: Any, report: dict[str, Any], steps: tuple[Step, ...]
                                 here)
     clean = analysis.clean
     t = np.asarray(clean.t_s, dtype=float)
-    # leg labels as the report's sides: from each IC to the next, swap where the landing
-    # leg's landmark chain is not the side the step was given
+    # leg labels as the report's sides: over each step, swap where the landing leg's landmark
+    # chain is not the side the step was given
     mism = np.array([str(c) != str(f) for c, f in zip(ev.chain, ev.foot, strict=True)])
     mask = np.zeros(t.size, dtype=bool)
     if ev.n:
-        k = np.searchsorted(ev.ic_t_s, t, side="right") - 1  # step in progress at each frame
+        k = np.searchsorted(_step_starts(ev.ic_t_s, ev.to_t_s), t, side="right") - 1
         mask = mism[np.clip(k, 0, ev.n - 1)]
-    xy = swap_legs(clean, mask).xy_px.astype(float)
+    xy = np.array(clean.xy_px, dtype=float)
+    xy[mask] = xy[mask][:, WHOLE_LEG_SWAP]
 
     vinfo = analysis.view
     w, h = int(analysis.pose.width_px), int(analysis.pose.height_px)

@@ -5,8 +5,8 @@ CameraRate, NumFrames, NumMarkers, Units, OrigDataRate, OrigDataStartFrame, Orig
 then the marker names (each over its X/Y/Z columns), the ``X1 Y1 Z1 ...`` row, a blank line
 and one row per frame: ``Frame#`` (from 1), ``Time`` (clip real time, s) and X, Y, Z of each
 marker.  Markers are the 33 BlazePose landmarks (leg labels as the report's sides); axes and
-Units ("m" or "px") as :mod:`.source`; Z = 0.  Missing samples are empty fields (OpenSim
-reads them as NaN).
+Units ("m" or "px") as :mod:`.source`; Z = 0.  Missing samples are written ``NaN`` (OpenSim
+reads them so; it rejects a row whose trailing fields are empty).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ DESCRIPTION = "TRC (OpenSim markers): landmarks"
 
 
 def _num(x: float) -> str:
-    return f"{x:.6f}" if np.isfinite(x) else ""
+    return f"{x:.6f}" if np.isfinite(x) else "NaN"
 
 
 def text(src: ExportSource, filename: str) -> str:
