@@ -8,8 +8,8 @@
   points (residual -1; NaN when read back).
 * EVENT: one ``Foot Strike`` per step at its initial contact and one ``Foot Off`` at its
   toe-off (when found), context ``Left``/``Right`` from the step's side; times in s from the
-  first frame (frame 1 = 0 s), as Vicon Nexus and ezc3d count them.  ``EVENT:DESCRIPTIONS``
-  say the step number and whether it is a valid step / has a confident side.
+  first frame (frame 1 = 0 s; ``FORMCHECK:TIME_OFFSET_S`` is the clip time of frame 1).
+  ``EVENT:DESCRIPTIONS`` say the step number and whether it is a valid step / has a confident side.
 * FORMCHECK group: ``TIME_OFFSET_S`` (clip real time of frame 1; event time + offset = the
   times in report.json), ``AXES``, ``SCALE_M_PER_PX`` (0 when in pixels), ``VIEW``,
   ``SOURCE`` and the formcheck version.
