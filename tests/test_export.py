@@ -378,3 +378,29 @@ def test_command_errors_are_one_line(folders, tmp_path):
     assert not (bad / "export").exists()
     r = _run(str(folders["px"]), "-f", "xls")
     assert r.exit_code == 2
+
+
+def test_format_names_match_the_registry() -> None:
+    """The command line's static list of formats (kept so it starts without numpy) is the
+    registry's."""
+    from formcheck.export import FORMAT_NAMES
+
+    assert FORMAT_NAMES == tuple(FORMATS)
+
+
+def test_analyze_export_writes_the_same_files_as_export(folders, tmp_path) -> None:
+    """``analyze --export`` (from the analysis in memory) writes what ``formcheck export``
+    writes from the folder afterwards (which re-derives the analysis from landmarks.npz)."""
+    from formcheck.cli import main
+
+    out = tmp_path / "a"
+    res = CliRunner().invoke(main, ["analyze", str(SAMPLE), "--pose",
+                                    str(folders["px"] / "landmarks.npz"), "-o", str(out),
+                                    "--no-video", "--no-html", "-q", "--jobs", "1",
+                                    "--export", "c3d", "--export", "fit-csv"])
+    assert res.exit_code == 0, res.output
+    made = sorted(p.name for p in (out / "export").iterdir())
+    assert [p.rsplit(".", 1)[1] for p in made] == ["c3d", "csv"]
+    later = export_folder(out, ["fit-csv"], tmp_path / "later")
+    (fit_now,) = [p for p in (out / "export").iterdir() if p.suffix == ".csv"]
+    assert fit_now.read_text() == later[0].read_text()

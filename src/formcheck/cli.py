@@ -26,6 +26,8 @@ from formcheck.cli_common import (
     run_guarded,
 )
 from formcheck.errors import EXIT_RULES
+from formcheck.export import FORMAT_NAMES
+from formcheck.export.command import export as export_command
 from formcheck.run import analyze_to_folder, start_pool
 
 if TYPE_CHECKING:
@@ -145,9 +147,14 @@ def pose(video: str, out: str, model: str | None, slowmo: float, force: bool,
               help="Slow annotated.mp4 down 4x around each initial contact (same frames, "
               "longer video).")
 @click.option("--frames", is_flag=True, help="Write a PNG still per initial contact.")
+@click.option("--export", "export_formats", multiple=True,
+              type=click.Choice([*FORMAT_NAMES, "all"], case_sensitive=False),
+              help="Also write this export into <out>/export (repeat for several, or 'all'; "
+              "see 'formcheck export' and docs/export.md).")
 def analyze(video: str, out: str | None, pose_file: str | None, as_json: bool,
             no_video: bool, no_html: bool, max_size: int, slowmo_contacts: bool,
-            frames: bool, force: bool, quiet: bool, **kw: Any) -> None:
+            frames: bool, force: bool, quiet: bool, export_formats: tuple[str, ...],
+            **kw: Any) -> None:
     """Analyse the running form in VIDEO and write reports to --out."""
     start, end = kw.get("start"), kw.get("end")
     if start is not None and end is not None and end <= start:
@@ -176,7 +183,8 @@ def analyze(video: str, out: str | None, pose_file: str | None, as_json: bool,
                 load_rules(Path(opts.rules))  # fail fast on a bad rules file
 
         oo = OutputOptions(html=not no_html, video=not no_video, max_video_side_px=max_size,
-                           slowmo_contacts=slowmo_contacts, frames=frames, force=force)
+                           slowmo_contacts=slowmo_contacts, frames=frames, force=force,
+                           export=export_formats)
         rep = analyze_to_folder(video, outdir, opts, oo, pose_file=pose_file,
                                 progress=None if not quiet else False, check=check)
         if as_json:
@@ -189,6 +197,7 @@ def analyze(video: str, out: str | None, pose_file: str | None, as_json: bool,
 
 
 main.add_command(batch_command, name="batch")
+main.add_command(export_command, name="export")
 
 
 if __name__ == "__main__":  # pragma: no cover

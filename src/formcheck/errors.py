@@ -27,6 +27,9 @@ code  exception                   meaning
                                   or full disk)
 12    PoseFileError               the ``--pose`` landmarks file is not a formcheck
                                   landmarks.npz or does not match the video
+13    ReportFolderError           the folder given to ``export`` is not a formcheck report
+                                  folder (report.json missing or invalid, or not
+                                  matching its landmarks.npz)
 130   KeyboardInterrupt           interrupted (Ctrl-C); nothing half-written is left
 143   SIGTERM                     terminated; nothing half-written is left
 ====  ==========================  ====================================================
@@ -131,6 +134,13 @@ class PoseFileError(FormcheckError):
     exit_code = 12
 
 
+class ReportFolderError(FormcheckError):
+    """The folder is not a formcheck report folder: report.json missing, unreadable, or not
+    matching its landmarks.npz (``formcheck export``)."""
+
+    exit_code = 13
+
+
 class Terminated(KeyboardInterrupt):
     """Raised by the CLI's SIGTERM handler so that the same clean-up as for Ctrl-C runs
     (exit 143)."""
@@ -151,6 +161,7 @@ EXIT_CODES: dict[int, str] = {
     BatchFailuresError.exit_code: "some batch recordings failed",
     OutputWriteError.exit_code: "output cannot be written",
     PoseFileError.exit_code: "invalid landmarks file",
+    ReportFolderError.exit_code: "not a report folder",
     EXIT_INTERRUPTED: "interrupted",
     EXIT_TERMINATED: "terminated",
 }

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from formcheck.errors import FormcheckError, InputNotFoundError, PoseFileError
+from formcheck.errors import InputNotFoundError, PoseFileError, ReportFolderError
 from formcheck.landmarks import LEG, N_LANDMARKS, NAMES
 
 #: For each landmark, the one whose label it takes when a whole leg, hip included, changes
@@ -53,14 +53,6 @@ WHOLE_LEG_SWAP: tuple[int, ...] = tuple(
 
 #: Tolerance (s) between a re-derived initial contact and report.json's (it rounds to 0.1 ms).
 IC_TOLERANCE_S = 1e-3
-
-
-class ReportFolderError(FormcheckError):
-    """The folder is not a formcheck report folder: report.json missing, unreadable, or not
-    matching its landmarks.npz (exit 13).  To move to :mod:`formcheck.errors` when the export
-    command is wired in."""
-
-    exit_code = 13
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,9 @@ class OutputOptions:
     slowmo_contacts: bool = False
     frames: bool = False
     force: bool = False
+    #: Export formats written into ``export/`` (names of :data:`formcheck.export.FORMATS`,
+    #: or "all"); empty = none.
+    export: tuple[str, ...] = ()
 
 
 def write_outputs(analysis: Any, outdir: str | Path, video_info: dict[str, Any] | None,
@@ -53,12 +56,27 @@ def write_outputs(analysis: Any, outdir: str | Path, video_info: dict[str, Any] 
             from formcheck.report import html
 
             html.write_html(analysis, rep, tmp / "report.html")
+        if opts.export:
+            _write_exports(analysis, rep, tmp, opts.export)
         if video is not None:
             video.join()  # re-raises its error
         if video is None and opts.video and analysis.source and \
                 Path(analysis.source).is_file():
             _write_video(analysis, rep, tmp, opts, progress, None)
     return rep
+
+
+def _write_exports(analysis: Any, rep: dict[str, Any], tmp: Path,
+                   formats: tuple[str, ...]) -> None:
+    """The export files (C3D, TRC, MOT, FIT-style CSV: docs/export.md) into ``export/``,
+    from the analysis in memory (no re-analysis), inside the same atomic folder."""
+    from formcheck.export import DEFAULT_SUBDIR, FORMATS, file_name, formats_from, from_analysis
+
+    src = from_analysis(analysis, rep)
+    sub = tmp / DEFAULT_SUBDIR
+    sub.mkdir()
+    for f in formats_from(formats):
+        FORMATS[f].write(src, sub / file_name(src, f))
 
 
 def _write_video(analysis: Any, rep: dict[str, Any], tmp: Path, opts: OutputOptions,
