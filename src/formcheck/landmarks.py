@@ -80,3 +80,7 @@ def hip_mid(xy: np.ndarray) -> np.ndarray:
 def shoulder_mid(xy: np.ndarray) -> np.ndarray:
     """Midpoint of the two shoulder landmarks (shapes and units as :func:`hip_mid`)."""
     return (xy[..., L_SHOULDER, :] + xy[..., R_SHOULDER, :]) / 2
+
+
+#: Per-foot landmarks (ankle, heel, toe), the tail of each :data:`LEG` chain.
+FOOT = {"L": LEG["L"][2:], "R": LEG["R"][2:]}

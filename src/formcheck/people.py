@@ -3,16 +3,10 @@
 The pose stage keeps every person the model found in each frame (``PoseSeries.people``, in
 the model's order, which is not stable from frame to frame).  This stage
 
-1. **tracks** identities (:func:`track`): a person found in a frame continues the track
-   they are nearest to (greedy, nearest first): within ``track_gate_body`` body heights per
-   frame of where it was last seen, or of where its velocity takes it for a track seen in 3+
-   frames (``track_gate_velocity_body``), with a body height within ``track_max_size_ratio``,
-   seen no more than ``track_max_gap_s`` ago; anyone else starts a new track.  Fragments of
-   one person (the model loses people for a while) are then joined: by position and velocity
-   (:func:`_merge_fragments`), someone standing still reappearing where they stood, and
-   tracks that never share a frame and show the same gait (:func:`_join_gait_fragments`).
-   Tracks seen in fewer than ``min_track_s`` seconds of frames are detector flicker, not
-   people, and are dropped.  People in view = the most tracked people found in one frame;
+1. **tracks** identities (:func:`formcheck.people_track.track`: nearest-first linking with
+   gates in body heights, then fragments of one person joined).  Tracks seen in fewer than
+   ``min_track_s`` seconds of frames are detector flicker, not people, and are dropped.
+   People in view = the most tracked people found in one frame;
 2. **describes** each person: share of the clip in view, body height (share of the frame
    height), share of their frames with both feet inside the frame (ankles and heels inside
    the image with presence >= 0.5: a person cut off at the knees cannot be the runner whose
@@ -36,15 +30,20 @@ import numpy as np
 
 from formcheck.config import settings
 from formcheck.errors import FormcheckError
-from formcheck.landmarks import L_ANKLE, L_HEEL, L_HIP, R_ANKLE, R_HEEL, R_HIP
+from formcheck.landmarks import FOOT, L_ANKLE, R_ANKLE, hip_mid
+from formcheck.people_track import (
+    STILL_SAME_PLACE_BODY,
+    STILL_SPREAD_BODY,
+    join_gait_fragments,
+    track,
+)
 from formcheck.pose import PoseSeries
 
-_FEET = [L_ANKLE, R_ANKLE, L_HEEL, R_HEEL]
+__all__ = ["STILL_SAME_PLACE_BODY", "STILL_SPREAD_BODY", "People", "Person", "PersonChoiceError",
+           "choose", "draw", "track", "with_census"]
 
-#: A fragment whose hip stays within this range (body heights) is someone standing still ...
-STILL_SPREAD_BODY = 0.3
-#: ... and two still fragments this close (body heights) are one person, whatever the gap.
-STILL_SAME_PLACE_BODY = 0.25
+#: Ankles and heels of both feet (the feet-in-frame check: their order does not matter).
+_FEET = FOOT["L"][:2] + FOOT["R"][:2]
 
 
 class PersonChoiceError(FormcheckError):
@@ -158,171 +157,6 @@ class People:
                 "persons": [p.to_dict() for p in self.persons]}
 
 
-def track(people: np.ndarray, n_people: np.ndarray, t_s: np.ndarray) -> np.ndarray:
-    """Track identities: [T, P] int track id of each slot (-1 = empty), ids from 0 in order
-    of first appearance.  See the module docstring for the linking rule.
-
-    A track with a known velocity (seen in 3+ frames) is expected where that velocity takes
-    it, within ``track_gate_velocity_body`` body heights per frame (a bystander the model loses
-    does not turn into the walker passing in front); a newer track may have moved by
-    ``track_gate_body`` per frame in any direction."""
-    cfg = settings()["people"]
-    gate, max_gap = float(cfg["track_gate_body"]), float(cfg["track_max_gap_s"])
-    gate_v = float(cfg["track_gate_velocity_body"])
-    size_ratio = float(cfg["track_max_size_ratio"])
-    T, P = people.shape[:2]
-    frame_s = float(np.median(np.diff(t_s))) if T > 1 else 1.0
-    ids = np.full((T, P), -1, dtype=np.int32)
-    # per track: hip (px), body height (px), time (s), velocity (px/s), frames seen
-    hip_l: list[np.ndarray] = []
-    size_l: list[float] = []
-    time_l: list[float] = []
-    vel_l: list[np.ndarray] = []
-    seen_l: list[int] = []
-    for t in range(T):
-        n = int(min(n_people[t], P))
-        hips, sizes = [], []
-        for i in range(n):
-            xy = people[t, i, :, :2]
-            hips.append((xy[L_HIP] + xy[R_HIP]) / 2)
-            ys = xy[:, 1][np.isfinite(xy[:, 1])]
-            sizes.append(float(np.ptp(ys)) if ys.size else 0.0)
-        now = float(t_s[t])
-        active = [k for k in range(len(hip_l)) if now - time_l[k] <= max_gap]
-        pairs = []
-        for i in range(n):
-            if not np.all(np.isfinite(hips[i])):
-                continue
-            for k in active:
-                a, b = max(sizes[i], 1.0), max(size_l[k], 1.0)
-                if max(a, b) / min(a, b) > size_ratio:
-                    continue  # not the same person: body height changed too much
-                dt = now - time_l[k]
-                missed = max(1.0, dt / max(frame_s, 1e-6))
-                if seen_l[k] >= 3:
-                    d = float(np.linalg.norm(hips[i] - (hip_l[k] + vel_l[k] * dt))) / max(a, b)
-                    ok = d <= gate_v * missed
-                else:
-                    d = float(np.linalg.norm(hips[i] - hip_l[k])) / max(a, b)
-                    ok = d <= gate * missed
-                if ok:
-                    pairs.append((d, i, k))
-        pairs.sort()
-        used: set[int] = set()
-        for _, i, k in pairs:
-            if ids[t, i] < 0 and k not in used:
-                ids[t, i] = k
-                used.add(k)
-        for i in range(n):
-            if not np.all(np.isfinite(hips[i])):
-                continue
-            if ids[t, i] < 0:
-                hip_l.append(hips[i])
-                size_l.append(sizes[i])
-                time_l.append(now)
-                vel_l.append(np.zeros(2))
-                seen_l.append(0)
-                ids[t, i] = len(hip_l) - 1
-            k = int(ids[t, i])
-            dt = now - time_l[k]
-            if seen_l[k] >= 1 and dt > 0:
-                v = (hips[i] - hip_l[k]) / dt
-                vel_l[k] = v if seen_l[k] == 1 else 0.5 * vel_l[k] + 0.5 * v
-            hip_l[k], size_l[k], time_l[k] = hips[i], sizes[i], now
-            seen_l[k] += 1
-    return _merge_fragments(ids, people, t_s, float(cfg["track_gate_max_body"]), size_ratio,
-                            float(cfg["fragment_max_gap_s"]))
-
-
-def _merge_fragments(ids: np.ndarray, people: np.ndarray, t_s: np.ndarray, gate_max: float,
-                     size_ratio: float, max_gap_s: float) -> np.ndarray:
-    """Join track fragments of one person: the model sometimes loses a person for a while.
-    A track that starts after another ended (no frame in common), within ``max_gap_s``, and
-    of similar body height, continues it when it starts within ``gate_max`` body heights of
-    where that one would be by then (moving on at its final velocity) and moves at a similar
-    velocity (``fragment_max_speed_change_body_s``): a walker appearing beside a bystander
-    the model lost for a moment is not the bystander.  Fragments under 5 frames (velocity
-    unknown) are not joined.  Nearest first, in order of start
-    time; ids are renumbered from 0 by first appearance."""
-    n = int(ids.max()) + 1 if ids.size and ids.max() >= 0 else 0
-    if n < 2:
-        return ids
-    dv_max = float(settings()["people"]["fragment_max_speed_change_body_s"])
-    info: list[dict[str, object] | None] = []
-    for k in range(n):
-        tt, sl = np.nonzero(ids == k)
-        if tt.size < 5:  # too short to know its velocity: left alone (flicker is dropped)
-            info.append(None)
-            continue
-        order = np.argsort(tt)
-        tt, sl = tt[order], sl[order]
-        xy = people[tt, sl, :, :2]
-        hip = (xy[:, L_HIP] + xy[:, R_HIP]) / 2
-        size = float(np.nanmedian(np.nanmax(xy[..., 1], axis=1) - np.nanmin(xy[..., 1], axis=1)))
-        size = size if np.isfinite(size) and size > 0 else 1.0
-
-        def vel(sel: slice, tt: np.ndarray = tt, hip: np.ndarray = hip) -> np.ndarray | None:
-            ts, hs = t_s[tt[sel]], hip[sel]
-            if ts.size < 5 or ts[-1] - ts[0] <= 0:
-                return None
-            return (hs[-1] - hs[0]) / (ts[-1] - ts[0])
-
-        spread = float(np.nanmax(np.ptp(hip, axis=0))) / size  # body heights
-        info.append(dict(t0=int(tt[0]), t1=int(tt[-1]), h0=hip[0], h1=hip[-1], size=size,
-                         v0=vel(slice(0, 10)), v1=vel(slice(-10, None)),
-                         still=spread < STILL_SPREAD_BODY, centre=np.nanmedian(hip, axis=0)))
-    parent = list(range(n))
-
-    def root(k: int) -> int:
-        while parent[k] != k:
-            k = parent[k]
-        return k
-
-    ends: dict[int, dict[str, object]] = {}  # root -> its latest fragment
-    for b in sorted((k for k in range(n) if info[k] is not None),
-                    key=lambda k: info[k]["t0"]):  # type: ignore[index]
-        ib = info[b]
-        assert ib is not None
-        best, best_d = None, float("inf")
-        for r, ia in ends.items():
-            if ia["t1"] >= ib["t0"]:  # type: ignore[operator]
-                continue
-            gap = float(t_s[ib["t0"]] - t_s[ia["t1"]])  # type: ignore[index]
-            sa, sb = float(ia["size"]), float(ib["size"])  # type: ignore[arg-type]
-            big = max(sa, sb)
-            va, vb = ia["v1"], ib["v0"]
-            pred = ia["h1"] + (va if va is not None else 0.0) * gap  # type: ignore[operator]
-            d = float(np.linalg.norm(ib["h0"] - pred)) / big  # type: ignore[operator]
-            dv = 0.0 if va is None or vb is None else float(
-                np.linalg.norm(vb - va)) / big  # type: ignore[operator]
-            # someone standing still who reappears where they stood is the same person,
-            # however long the model lost them
-            still = bool(ia["still"] and ib["still"]) and float(np.linalg.norm(
-                ia["centre"] - ib["centre"])) / big <= STILL_SAME_PLACE_BODY  # type: ignore[operator]
-            if still:
-                d = dv = 0.0
-            if (gap <= max_gap_s or still) \
-                    and big / min(sa, sb) <= size_ratio and d <= gate_max \
-                    and dv <= dv_max and d < best_d:
-                best, best_d = r, d
-        r = best if best is not None else b
-        parent[b] = r
-        if r not in ends or ends[r]["t1"] < ib["t1"]:  # type: ignore[operator]
-            ends[r] = ib
-    roots = {k: root(k) for k in range(n)}
-    first: dict[int, int] = {}
-    starts = [np.flatnonzero((ids == k).any(axis=1)) for k in range(n)]
-    for k in range(n):
-        if starts[k].size:
-            r = roots[k]
-            first[r] = min(first.get(r, 1 << 30), int(starts[k][0]))
-    renum = {r: i for i, r in enumerate(sorted(first, key=lambda r: first[r]))}
-    out = ids.copy()
-    m = ids >= 0
-    out[m] = [renum[roots[int(k)]] for k in ids[m]]
-    return out
-
-
 def _series_of(pose: PoseSeries, ids: np.ndarray, k: int) -> PoseSeries:
     """The pose series of track ``k`` (NaN where the person is not in view)."""
     assert pose.people is not None
@@ -418,42 +252,6 @@ def _features(pose: PoseSeries, ids: np.ndarray, k: int, n_sampled: int
                 t0=int(own[0]) if own.size else 0, t1=int(own[-1]) if own.size else 0)
 
 
-def _join_gait_fragments(ids: np.ndarray, feats: dict[int, dict[str, object]],
-                         min_motion: float) -> np.ndarray:
-    """Join tracks that never share a frame and show the same gait: legs moving, step
-    rhythms within 10 % and body heights within 1.5x.  A walker who leaves the frame and
-    comes back, or whom the model loses beside someone else, is one person; two different
-    people could only be joined this way if they were never in view together."""
-    ks = sorted(feats, key=lambda k: int(feats[k]["t0"]))  # type: ignore[call-overload]
-    group: dict[int, int] = {}
-    spans: dict[int, list[tuple[int, int]]] = {}
-    for k in ks:
-        f = feats[k]
-        target = None
-        if float(f["motion"]) >= min_motion and np.isfinite(float(f["spm"])):  # type: ignore[arg-type]
-            for g, sp in spans.items():
-                fg = feats[g]
-                if float(fg["motion"]) < min_motion or not np.isfinite(float(fg["spm"])):  # type: ignore[arg-type]
-                    continue
-                if any(not (int(f["t1"]) < a or int(f["t0"]) > b) for a, b in sp):  # type: ignore[call-overload]
-                    continue
-                r = float(f["spm"]) / float(fg["spm"])  # type: ignore[arg-type]
-                hr = max(float(f["height"]), 1e-6) / max(float(fg["height"]), 1e-6)  # type: ignore[arg-type]
-                if 1 / 1.1 <= r <= 1.1 and 1 / 1.5 <= hr <= 1.5:
-                    target = g
-                    break
-        if target is None:
-            target = k
-            spans[k] = []
-        group[k] = target
-        spans[target].append((int(f["t0"]), int(f["t1"])))  # type: ignore[call-overload]
-    out = ids.copy()
-    for k, g in group.items():
-        if g != k:
-            out[ids == k] = g
-    return out
-
-
 def choose(pose: PoseSeries, person: int | None = None) -> tuple[PoseSeries, People]:
     """Track everyone in ``pose.people`` and return (the runner's PoseSeries, People).
 
@@ -490,7 +288,7 @@ def choose(pose: PoseSeries, person: int | None = None) -> tuple[PoseSeries, Peo
         return [k for k in range(counts.size) if counts[k] >= min_frames]
 
     feats = {k: _features(pose, ids, k, n_sampled) for k in tracks_of(ids)}
-    ids = _join_gait_fragments(ids, feats, float(cfg["min_leg_motion_leg"]))
+    ids = join_gait_fragments(ids, feats, float(cfg["min_leg_motion_leg"]))
     tracks = tracks_of(ids)
     if not tracks and ids.size and ids.max() >= 0:  # a short clip: its longest track counts
         tracks = [int(np.argmax(np.bincount(ids[ids >= 0].ravel())))]
@@ -614,9 +412,9 @@ def _follows(pose: PoseSeries, ids: np.ndarray, k: int, min_share: float | None 
     order = np.argsort(tt)
     tt, sl = tt[order], sl[order]
     txy = pose.people[tt, sl, :, :2]  # type: ignore[index]
-    thip = (txy[:, L_HIP] + txy[:, R_HIP]) / 2
+    thip = hip_mid(txy)
     size = np.nanmax(txy[..., 1], axis=1) - np.nanmin(txy[..., 1], axis=1)
-    mhip = (pose.xy_px[:, L_HIP] + pose.xy_px[:, R_HIP]) / 2
+    mhip = hip_mid(pose.xy_px)
     d = np.linalg.norm(mhip[tt] - thip, axis=1) / np.maximum(size, 1.0)
     near = np.isfinite(d) & (d <= cfg["follow_max_body"])
     if near.mean() < (cfg["follow_min_share"] if min_share is None else min_share) \

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from formcheck.config import settings
-from formcheck.landmarks import L_HIP, LEG, LEG_SWAP, R_HIP
+from formcheck.landmarks import LEG, LEG_SWAP, hip_mid
 
 _LEG_L = np.array(LEG["L"][1:])  # knee, ankle, heel, toe
 _LEG_R = np.array(LEG["R"][1:])
@@ -67,7 +67,7 @@ def repair_leg_identity(xy_px: np.ndarray) -> np.ndarray:
     """
     T = xy_px.shape[0]
     swap = np.zeros(T, dtype=bool)
-    hip = (xy_px[:, L_HIP] + xy_px[:, R_HIP]) / 2.0
+    hip = hip_mid(xy_px)
     L = xy_px[:, _LEG_L] - hip[:, None, :]
     R = xy_px[:, _LEG_R] - hip[:, None, :]
     ok = np.isfinite(L).all(axis=(1, 2)) & np.isfinite(R).all(axis=(1, 2))

@@ -1,4 +1,4 @@
-"""Video input and output with PyAV: exact timestamps, rotation, any codec FFmpeg decodes.
+"""Video input with PyAV: exact timestamps, rotation, any codec FFmpeg decodes.
 
 Decoding streams frames one at a time (memory does not grow with clip length).  Each frame's
 time is its presentation timestamp (PTS) in seconds from the first frame, so variable-frame-
@@ -6,8 +6,9 @@ rate phone clips keep their true timing; ``slowmo`` maps video time to real time
 (``t_s = video_t_s / slowmo``) for clips that were slowed down.  The rotation stored in the
 container (display matrix) is applied so portrait phone clips come out upright.
 
-Encoding writes H.264 (libx264, yuv420p) in MP4 with the ``moov`` atom at the front
-(``movflags=+faststart``), which plays in browsers, iOS and Android.
+Opening a file (and the one-line errors on what it is when it is not a readable video) is in
+:mod:`formcheck.video_open`; writing video (:class:`VideoWriter`, :func:`concat_mp4`) is in
+:mod:`formcheck.video_write`, and both names are importable from here too.
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ from pathlib import Path
 import av
 import numpy as np
 
-from formcheck.errors import CorruptVideoError, InputNotFoundError, NotAVideoError
+from formcheck.errors import CorruptVideoError
+from formcheck.video_open import decode_stream, error_reason, open_input
+from formcheck.video_write import VideoWriter, concat_mp4
+
+__all__ = ["MAX_FRAME_GAP_S", "VIDEO_EXTENSIONS", "Frame", "Timeline", "VideoInfo",
+           "VideoWriter", "concat_mp4", "iter_frames", "iter_segment", "probe", "scaled_size",
+           "timeline"]
 
 #: Extensions the batch command looks for.
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mts", ".3gp", ".wmv")
@@ -65,112 +72,10 @@ class Frame:
     image: np.ndarray
 
 
-#: Demuxers FFmpeg uses for text and still images: a readable file, but not a video.
-_NOT_VIDEO_FORMATS = frozenset({"tty", "bin", "adf", "idf", "xbin", "image2"})
-
-#: File signatures of video containers (offset, bytes): a file that starts like one of these
-#: but cannot be opened is a damaged video, not some other kind of file.
-_VIDEO_MAGIC = (
-    (4, b"ftyp"), (4, b"moov"), (4, b"mdat"), (4, b"free"), (4, b"wide"), (4, b"skip"),
-    (0, b"\x1a\x45\xdf\xa3"),  # Matroska / WebM (EBML)
-    (8, b"AVI "),  # RIFF....AVI
-    (0, b"\x00\x00\x01\xba"), (0, b"\x00\x00\x01\xb3"),  # MPEG program / elementary stream
-    (0, b"\x47"),  # MPEG-TS sync byte (checked again at 188)
-    (0, b"FLV"), (0, b"\x30\x26\xb2\x75"),  # FLV, ASF/WMV
-)
-
 #: A gap between two frames longer than this (s, video time) is taken as a broken timestamp
 #: and replaced by one nominal frame interval, so a damaged PTS cannot stretch the clip to
 #: hours (the signal stage resamples the whole time span onto a uniform grid).
 MAX_FRAME_GAP_S = 5.0
-
-
-def _looks_like_video(path: Path) -> bool:
-    """True when the file starts with the signature of a video container."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(200)
-    except OSError:
-        return False
-    for off, magic in _VIDEO_MAGIC:
-        if head[off:off + len(magic)] == magic:
-            if magic == b"\x47":
-                return len(head) > 188 and head[188:189] == b"\x47"
-            return True
-    return False
-
-
-def _check_path(path: Path) -> None:
-    """Fail with a one-line, actionable error unless ``path`` is a readable, non-empty file."""
-    try:
-        if not path.exists():
-            raise InputNotFoundError("no such file; check the path", path)
-        if path.is_dir():
-            raise InputNotFoundError("is a folder, not a video file; pass a video file, or "
-                                     "use 'formcheck batch' for a folder of clips", path)
-        if not path.is_file():
-            raise InputNotFoundError("is not a regular file (a device, pipe or socket); pass "
-                                     "a video file", path)
-        if not os.access(path, os.R_OK):
-            raise InputNotFoundError("cannot be read (permission denied); check the file's "
-                                     "permissions", path)
-        size = path.stat().st_size
-    except OSError as exc:  # e.g. a name too long, a broken network mount
-        raise InputNotFoundError(f"cannot be read ({exc.strerror or exc}); check the path",
-                                 path) from exc
-    if size == 0:
-        raise CorruptVideoError("the file is empty (0 bytes); copy or export the video again",
-                                path)
-
-
-def _open(path: Path) -> av.container.InputContainer:
-    """Open ``path`` for decoding, or raise the error that says what the file is."""
-    _check_path(path)
-    try:
-        container = av.open(str(path), mode="r", metadata_errors="ignore")
-    except av.error.EOFError as exc:
-        raise CorruptVideoError("the file ends before any video data (cut short while "
-                                "copying or recording?); copy or export it again", path) from exc
-    except PermissionError as exc:
-        raise InputNotFoundError("cannot be read (permission denied); check the file's "
-                                 "permissions", path) from exc
-    except av.error.FFmpegError as exc:
-        if _looks_like_video(path):
-            raise CorruptVideoError(
-                "the video is damaged: its header or index cannot be read (an MP4 whose "
-                "recording or copy was cut short has no 'moov' index); copy or export it "
-                "again, or repair it with a tool such as untrunc", path) from exc
-        raise NotAVideoError("not a video FFmpeg can read (unknown format); pass a video "
-                             "file such as MP4, MOV, WebM or AVI", path) from exc
-    except OSError as exc:
-        raise InputNotFoundError(f"cannot be read ({_reason(exc)}); check the file", path
-                                 ) from exc
-    try:
-        fmt = container.format.name or ""
-        if fmt in _NOT_VIDEO_FORMATS or fmt.endswith("_pipe"):
-            kind = "a text file" if fmt in ("tty", "bin", "adf", "idf", "xbin") else \
-                "a still image"
-            raise NotAVideoError(f"this is {kind}, not a video; pass a video file", path)
-        if not container.streams.video:
-            raise NotAVideoError("the file has no video stream (audio or data only); pass a "
-                                 "video file", path)
-        stream = container.streams.video[0]
-        if (stream.frames or 0) == 1:
-            raise NotAVideoError("this is a still image (one frame), not a video; pass a "
-                                 "video file", path)
-        if stream.codec_context is None or not stream.codec_context.name:
-            raise CorruptVideoError("the video stream uses a codec FFmpeg cannot decode; "
-                                    "convert it to H.264 MP4", path)
-    except BaseException:
-        container.close()
-        raise
-    return container
-
-
-def _reason(exc: BaseException) -> str:
-    """A short, one-line cause for an FFmpeg/OS error."""
-    text = getattr(exc, "strerror", None) or str(exc) or exc.__class__.__name__
-    return " ".join(str(text).split())[:120]
 
 
 def _rotation_of(stream: av.video.stream.VideoStream, first: av.VideoFrame | None) -> int:
@@ -191,41 +96,6 @@ def _rotation_of(stream: av.video.stream.VideoStream, first: av.VideoFrame | Non
     return int(round(rot / 90.0)) * 90 % 360
 
 
-def _decoded(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
-             path: Path) -> Iterator[av.VideoFrame]:
-    """Decode ``stream`` packet by packet, skipping packets that fail to decode.
-
-    A packet the decoder rejects (a few damaged bytes) is skipped and decoding goes on with
-    the next one; when the container itself cannot be read further (a file cut short) the
-    frames decoded so far are kept.  Raises :class:`CorruptVideoError` only when no frame
-    at all could be decoded.
-    """
-    n_out = 0
-    demux = container.demux(stream)
-    while True:
-        try:
-            packet = next(demux)
-        except StopIteration:
-            break
-        except av.error.FFmpegError:
-            # damaged or truncated container: flush what the decoder still holds, then stop
-            try:
-                for frame in stream.codec_context.decode(None):
-                    n_out += 1
-                    yield frame
-            except av.error.FFmpegError:
-                pass
-            break
-        try:
-            frames = packet.decode()
-        except av.error.FFmpegError:
-            continue  # a damaged packet: skip it
-        for frame in frames:
-            n_out += 1
-            yield frame
-    if n_out == 0:
-        raise CorruptVideoError("the video stream has no decodable frames (empty or "
-                                "damaged); copy or export it again", path)
 
 
 def _file_key(path: Path) -> tuple[str, int, int, int] | None:
@@ -269,10 +139,10 @@ def probe(path: str | os.PathLike[str], slowmo: float = 1.0) -> VideoInfo:
 
 
 def _probe(p: Path, slowmo: float) -> VideoInfo:
-    container = _open(p)
+    container = open_input(p)
     try:
         stream = container.streams.video[0]
-        first = next(_decoded(container, stream, p), None)
+        first = next(decode_stream(container, stream, p), None)
         if first is None or not first.width or not first.height:
             raise CorruptVideoError("the video stream has no decodable frames; copy or "
                                     "export it again", p)
@@ -338,7 +208,7 @@ def iter_frames(
             the last good frame (the clip is shorter, not wrong).
     """
     p = Path(path)
-    container = _open(p)
+    container = open_input(p)
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
@@ -351,7 +221,7 @@ def iter_frames(
         rot = rotation_deg
         index = 0
         size: tuple[int, int] | None = None  # (w, h) of the frames handed out
-        for frame in _decoded(container, stream, p):
+        for frame in decode_stream(container, stream, p):
             if rot is None:
                 rot = _rotation_of(stream, frame)
             if frame.pts is not None and frame.time_base is not None:
@@ -390,7 +260,7 @@ def iter_frames(
             except (av.error.FFmpegError, ValueError) as exc:
                 if index == 0:
                     raise CorruptVideoError(f"cannot convert the video's frames to RGB "
-                                            f"({_reason(exc)})", p) from exc
+                                            f"({error_reason(exc)})", p) from exc
                 continue
             yield Frame(index=index, video_t_s=vt, t_s=vt / slowmo, image=_upright(img, rot))
             index += 1
@@ -399,114 +269,6 @@ def iter_frames(
                                     "it again", p)
     finally:
         container.close()
-
-
-class VideoWriter:
-    """H.264 (libx264) / yuv420p MP4 writer with exact per-frame timestamps.
-
-    Each frame is written with the presentation time it is given (``t_s``, seconds from the
-    first frame) in a 1/90000 s time base, so a variable frame rate is kept and the output has
-    the timing and frame count of the frames handed in (the last frame lasts as long as the
-    interval before it).  The ``moov`` atom is put at the front of the file
-    (``movflags=+faststart``) so browsers can start playing before the whole file has loaded.
-    RGB frames are converted to BT.601 limited-range YUV 4:2:0 with OpenCV (about 4x faster
-    than swscale here) and the stream is tagged with that matrix and range, so players turn
-    them back into the same RGB.
-
-    Args:
-        path: output file; callers handle atomic renames (a partial file is removed when the
-            ``with`` block raises).
-        width, height: frame size (px); odd sizes are cut down to even (yuv420p needs even
-            sizes) and larger images are cropped to it.
-        fps: nominal frame rate for the header and keyframe spacing (Hz); timing comes from
-            ``t_s``.
-        crf: x264 constant rate factor (quality: 18 near-lossless, 23 x264's default).
-        preset: x264 speed preset (``bench/annotate_speed.py`` measures the cost).
-        keyframe_s: longest interval between keyframes (s, video time), so players can seek
-            quickly.
-        x264_params: extra libx264 options (``key=value:key=value``), e.g. ``bframes=0``.
-    """
-
-    #: Codec side-data values (FFmpeg's AVColorSpace / AVColorRange enums).
-    _COLORSPACE_SMPTE170M = 6
-    _COLOR_RANGE_MPEG = 1
-
-    def __init__(self, path: str | os.PathLike[str], width: int, height: int, fps: float,
-                 crf: int = 23, preset: str = "veryfast", keyframe_s: float = 2.0,
-                 x264_params: str | None = None) -> None:
-        self.path = Path(path)
-        self.width = int(width) - int(width) % 2
-        self.height = int(height) - int(height) % 2
-        if self.width < 2 or self.height < 2:
-            raise ValueError(f"frame size {width}x{height} is too small to encode")
-        rate = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(30)
-        self.container = av.open(str(self.path), mode="w", format="mp4",
-                                 options={"movflags": "+faststart"})
-        try:
-            self.stream = self.container.add_stream("libx264", rate=rate)
-            self.stream.width = self.width
-            self.stream.height = self.height
-            self.stream.pix_fmt = "yuv420p"
-            self.stream.time_base = Fraction(1, 90000)
-            cc = self.stream.codec_context
-            cc.time_base = Fraction(1, 90000)
-            cc.colorspace = self._COLORSPACE_SMPTE170M
-            cc.color_range = self._COLOR_RANGE_MPEG
-            cc.gop_size = max(1, int(round(float(rate) * keyframe_s)))
-            self.stream.options = {"crf": str(crf), "preset": preset,
-                                   **({"x264-params": x264_params} if x264_params else {})}
-        except BaseException:
-            self.container.close()
-            raise
-        self._last_pts = -1
-        self.n_frames = 0
-
-    def write(self, image: np.ndarray, t_s: float) -> None:
-        """Encode one RGB uint8 [H, W, 3] frame shown from ``t_s`` seconds (video time).
-
-        Times must increase; a time that does not (after rounding to 1/90000 s) is moved one
-        tick after the previous frame's.
-        """
-        import cv2  # OpenCV ships with mediapipe (opencv-contrib-python)
-
-        h, w = self.height, self.width
-        if image.shape[0] < h or image.shape[1] < w:
-            raise ValueError(f"frame {image.shape[1]}x{image.shape[0]} is smaller than the "
-                             f"video's {w}x{h}")
-        if image.shape[0] != h or image.shape[1] != w:
-            image = image[:h, :w]
-        yuv = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2YUV_I420)
-        frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
-        pts = int(round(t_s * 90000))
-        if pts <= self._last_pts:
-            pts = self._last_pts + 1
-        self._last_pts = pts
-        frame.pts = pts
-        frame.time_base = Fraction(1, 90000)
-        for packet in self.stream.encode(frame):
-            self.container.mux(packet)
-        self.n_frames += 1
-
-    def close(self) -> None:
-        """Flush the encoder and finish the file (writes the index at the front)."""
-        try:
-            for packet in self.stream.encode():
-                self.container.mux(packet)
-        finally:
-            self.container.close()
-
-    def __enter__(self) -> VideoWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if exc[0] is None:
-            self.close()
-            return
-        try:
-            self.container.close()
-        except Exception:  # noqa: BLE001 - already failing; the original error matters
-            pass
-        self.path.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -556,7 +318,7 @@ def timeline(path: str | os.PathLike[str]) -> Timeline | None:
 
 
 def _timeline(p: Path) -> Timeline | None:
-    container = _open(p)
+    container = open_input(p)
     try:
         stream = container.streams.video[0]
         tb = stream.time_base
@@ -620,14 +382,14 @@ def iter_segment(
         (pts in the stream's time base, image [H, W, 3] uint8 in ``pix_fmt``).
     """
     p = Path(path)
-    container = _open(p)
+    container = open_input(p)
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         if seek:
             container.seek(int(start_pts), stream=stream, backward=True, any_frame=False)
         size: tuple[int, int] | None = None
-        for frame in _decoded(container, stream, p):
+        for frame in decode_stream(container, stream, p):
             if frame.pts is None:
                 raise CorruptVideoError("a frame without a timestamp in a segment decode", p)
             if frame.pts < start_pts:
@@ -645,43 +407,3 @@ def iter_segment(
             yield int(frame.pts), _upright(img, rotation_deg)
     finally:
         container.close()
-
-
-def concat_mp4(parts: list[Path], out: str | os.PathLike[str]) -> int:
-    """Join MP4 files holding consecutive pieces of one H.264 stream into ``out`` (stream
-    copy, no re-encoding; ``moov`` at the front), keeping every packet's timestamps.
-
-    The pieces must have been encoded with the same settings and size (so the same
-    SPS/PPS), start with a keyframe, carry absolute timestamps and have no B-frames (so
-    decode times increase across the joins).  Returns the number of packets written.
-
-    Raises:
-        ValueError: when the pieces' streams differ (size or codec headers).
-    """
-    inputs = [av.open(str(p), mode="r") for p in parts]
-    try:
-        first = inputs[0].streams.video[0]
-        for c in inputs[1:]:
-            s = c.streams.video[0]
-            if (s.codec_context.extradata != first.codec_context.extradata
-                    or s.width != first.width or s.height != first.height):
-                raise ValueError("the video pieces were encoded differently")
-        n = 0
-        with av.open(str(out), mode="w", format="mp4",
-                     options={"movflags": "+faststart"}) as dst:
-            ost = dst.add_stream_from_template(first)
-            last_dts = None
-            for c in inputs:
-                for packet in c.demux(c.streams.video[0]):
-                    if packet.dts is None:
-                        continue  # the demuxer's flush packet
-                    if last_dts is not None and packet.dts <= last_dts:
-                        raise ValueError("the video pieces' timestamps overlap")
-                    last_dts = packet.dts
-                    packet.stream = ost
-                    dst.mux(packet)
-                    n += 1
-        return n
-    finally:
-        for c in inputs:
-            c.close()

@@ -31,14 +31,16 @@ from formcheck.landmarks import (
     L_KNEE,
     L_SHOULDER,
     L_TOE,
+    LEG,
     NOSE,
     R_ANKLE,
     R_EAR,
     R_HEEL,
     R_HIP,
-    R_KNEE,
     R_SHOULDER,
     R_TOE,
+    hip_mid,
+    shoulder_mid,
 )
 from formcheck.results import Doubt
 from formcheck.signals import CleanSeries
@@ -100,7 +102,7 @@ def _nanmedian(x: np.ndarray) -> float:
 def leg_length_px(xy: np.ndarray) -> float:
     """Median over frames and legs of thigh + shank length (px)."""
     vals = []
-    for h, k, a in ((L_HIP, L_KNEE, L_ANKLE), (R_HIP, R_KNEE, R_ANKLE)):
+    for h, k, a in (LEG["L"][:3], LEG["R"][:3]):  # hip, knee, ankle
         vals.append(np.linalg.norm(xy[:, h] - xy[:, k], axis=1)
                     + np.linalg.norm(xy[:, k] - xy[:, a], axis=1))
     return _nanmedian(np.concatenate(vals))
@@ -125,8 +127,8 @@ def trunk_scale_change(xy: np.ndarray) -> float:
     the frames where it is known over that in the first quarter: > 1 when the runner comes
     closer to the camera.  (The trunk, not the whole body: legs leaving the frame do not
     change it.)  NaN with fewer than 8 such frames."""
-    sh = (xy[:, L_SHOULDER] + xy[:, R_SHOULDER]) / 2
-    hip = (xy[:, L_HIP] + xy[:, R_HIP]) / 2
+    sh = shoulder_mid(xy)
+    hip = hip_mid(xy)
     trunk = np.linalg.norm(sh - hip, axis=1)
     trunk = trunk[np.isfinite(trunk)]
     if trunk.size < 8:
@@ -150,9 +152,9 @@ def classify(clean: CleanSeries, view: str | None = None, direction: str | None 
     xy = clean.xy_px
     sh_w = np.abs(xy[:, L_SHOULDER, 0] - xy[:, R_SHOULDER, 0])
     hip_w = np.abs(xy[:, L_HIP, 0] - xy[:, R_HIP, 0])
-    sh_mid = (xy[:, L_SHOULDER] + xy[:, R_SHOULDER]) / 2
-    hip_mid = (xy[:, L_HIP] + xy[:, R_HIP]) / 2
-    trunk = np.linalg.norm(sh_mid - hip_mid, axis=1)
+    sh_c = shoulder_mid(xy)
+    hip_c = hip_mid(xy)
+    trunk = np.linalg.norm(sh_c - hip_c, axis=1)
     ratio = _nanmedian((sh_w + hip_w) / (2 * trunk))
     if not np.isfinite(ratio):
         guess_view = "side"
@@ -178,7 +180,7 @@ def classify(clean: CleanSeries, view: str | None = None, direction: str | None 
     vote = np.nanmean(np.sign(toe_dx)) + np.nanmean(np.sign(nose_dx))
     guess_dir = "right" if (np.isfinite(vote) and vote > 0) else "left"
     leg = leg_length_px(xy)
-    hx = hip_mid[:, 0][np.isfinite(hip_mid[:, 0])]
+    hx = hip_c[:, 0][np.isfinite(hip_c[:, 0])]
     travel = float((np.percentile(hx, 95) - np.percentile(hx, 5)) / leg) if hx.size and leg > 0 \
         else 0.0
     guess_setting = "overground" if travel > 1.5 else "treadmill"
@@ -208,7 +210,7 @@ def bounce_phase(clean: CleanSeries, sagittal: bool = True) -> float:
     from scipy.ndimage import median_filter
 
     xy = clean.xy_px
-    hip_up = -(xy[:, L_HIP, 1] + xy[:, R_HIP, 1]) / 2
+    hip_up = -hip_mid(xy)[:, 1]
     if sagittal:
         sep = np.abs(xy[:, L_ANKLE, 0] - xy[:, R_ANKLE, 0])
     else:
@@ -223,8 +225,8 @@ def bounce_phase(clean: CleanSeries, sagittal: bool = True) -> float:
         # a runner coming closer or moving away grows or shrinks in the image: measure both
         # signals in trunk lengths of the moment, so the late (near) strides do not outweigh
         # the early ones
-        sh = (xy[:, L_SHOULDER] + xy[:, R_SHOULDER]) / 2
-        hip = (xy[:, L_HIP] + xy[:, R_HIP]) / 2
+        sh = shoulder_mid(xy)
+        hip = hip_mid(xy)
         trunk = np.linalg.norm(sh - hip, axis=1)[m]
         if np.isfinite(trunk).all() and (trunk > 0).all():
             scale = median_filter(trunk, size=k)
@@ -259,8 +261,8 @@ def body_plausible_share(xy: np.ndarray) -> float:
     """Share of detected frames whose landmarks form an upright body: shoulder midpoint above
     the hip midpoint above the ankles, and trunk length 0.4-1.0 x leg length.  A model
     shown only legs (or a partial body) invents the rest, and fails this."""
-    sh = (xy[:, L_SHOULDER] + xy[:, R_SHOULDER]) / 2
-    hip = (xy[:, L_HIP] + xy[:, R_HIP]) / 2
+    sh = shoulder_mid(xy)
+    hip = hip_mid(xy)
     ank_y = np.fmax(xy[:, L_ANKLE, 1], xy[:, R_ANKLE, 1])
     trunk = np.linalg.norm(sh - hip, axis=1)
     leg = (np.linalg.norm(xy[:, L_HIP] - xy[:, L_KNEE], axis=1)
@@ -281,8 +283,8 @@ def count_cuts(xy: np.ndarray) -> int:
     more than ``cut_hip_jump_trunk`` trunk lengths between one frame and the next.  Medians
     over 5 frames ignore one-frame pose glitches; a cut changes the picture for good."""
     g = settings()["gates"]
-    sh = (xy[:, L_SHOULDER] + xy[:, R_SHOULDER]) / 2
-    hip = (xy[:, L_HIP] + xy[:, R_HIP]) / 2
+    sh = shoulder_mid(xy)
+    hip = hip_mid(xy)
     trunk = np.linalg.norm(sh - hip, axis=1)
     ok = np.isfinite(trunk) & np.isfinite(hip).all(axis=1) & (trunk > 0)
     idx = np.flatnonzero(ok)
