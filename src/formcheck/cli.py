@@ -26,8 +26,8 @@ from formcheck.cli_common import (
     run_guarded,
 )
 from formcheck.errors import EXIT_RULES
-from formcheck.export import FORMAT_NAMES
 from formcheck.export.command import export as export_command
+from formcheck.export.names import FORMAT_NAMES
 from formcheck.run import analyze_to_folder, start_pool
 
 if TYPE_CHECKING:

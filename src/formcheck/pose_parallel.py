@@ -99,7 +99,7 @@ def _init_worker() -> None:
     prints no traceback from each worker; quiet native logs; import what the task needs."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("GLOG_minloglevel", "2")
-    from formcheck.pose import mediapipe_pose_api
+    from formcheck.pose_model import mediapipe_pose_api
 
     mediapipe_pose_api()
 
@@ -110,7 +110,8 @@ def _warm() -> int:
 
 
 def _run_segment(task: _Task) -> SegmentResult:
-    from formcheck.pose import PoseModel, _Prefetch
+    from formcheck.pose_model import PoseModel
+    from formcheck.prefetch import Prefetch
     from formcheck.video import iter_segment
 
     tb = task.time_base
@@ -125,7 +126,7 @@ def _run_segment(task: _Task) -> SegmentResult:
     except OSError as exc:
         raise OutputWriteError(f"cannot create a temporary file ({exc.strerror}); set TMPDIR "
                                "to a writable folder") from exc
-    with fh, _Prefetch(frames) as decoded, \
+    with fh, Prefetch(frames) as decoded, \
             PoseModel(task.model_path, num_poses=task.num_poses) as model:
         for pts, img in decoded:
             people = model.detect(img, float(pts * tb) - task.t0_s)
@@ -197,7 +198,7 @@ def extract_parallel(
         match ``tl``, or a worker failed other than on the model or the temporary folder
         (e.g. a damaged stretch, or a worker killed): the caller then runs one pass.
     """
-    from formcheck.pose import series_from_rows
+    from formcheck.pose_series import series_from_rows
 
     segs = plan_segments(tl, n_workers)
     if len(segs) < 2:

@@ -14,10 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-#: Names of the formats, in registry order (equal to ``tuple(registry.FORMATS)``; tested).
-FORMAT_NAMES: tuple[str, ...] = ("c3d", "trc", "mot", "fit-csv")
-#: Sub-folder of the report folder written when no output folder is given.
-DEFAULT_SUBDIR = "export"
+from formcheck.export.names import DEFAULT_SUBDIR, FORMAT_NAMES
 
 __all__ = ["FORMATS", "FORMAT_NAMES", "DEFAULT_SUBDIR", "ExportSource", "ReportFolderError",
            "export_folder", "file_name", "formats_from", "from_analysis", "load", "write_all"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from formcheck.export import DEFAULT_SUBDIR, FORMAT_NAMES
+from formcheck.export.names import DEFAULT_SUBDIR, FORMAT_NAMES
 
 
 @click.command("export")

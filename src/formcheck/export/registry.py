@@ -25,7 +25,7 @@ from formcheck.export.source import ExportSource, ReportFolderError, from_analys
 #: Format name (as given to ``--format``) -> its module.
 FORMATS: dict[str, ModuleType] = {"c3d": c3d, "trc": trc, "mot": mot, "fit-csv": fitcsv}
 
-from formcheck.export import DEFAULT_SUBDIR  # noqa: E402,F401  (re-exported)
+from formcheck.export.names import DEFAULT_SUBDIR  # noqa: E402,F401  (re-exported)
 
 __all__ = ["FORMATS", "DEFAULT_SUBDIR", "ExportSource", "ReportFolderError", "export_folder",
            "file_name", "formats_from", "from_analysis", "load", "write_all"]
