@@ -1,8 +1,9 @@
 """The one entry point the CLI, batch and tests share: :func:`analyze`.
 
-video -> pose.extract -> signals.clean -> view.classify -> events.detect -> metrics.compute
--> rules.evaluate.  Each stage is a function from plain data to plain data; reports and the
-annotated video are written from the resulting :class:`Analysis`.
+video -> pose.extract -> people.choose -> signals.clean -> view.classify -> events.detect
+-> gait.classify -> metrics.compute -> rules.evaluate.  Each stage is a function from plain
+data to plain data; reports and the annotated video are written from the resulting
+:class:`Analysis`.
 """
 
 from __future__ import annotations
@@ -12,15 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from formcheck import events as events_mod
+from formcheck import gait, signals, view
 from formcheck import metrics as metrics_mod
 from formcheck import people as people_mod
-from formcheck import signals, view
 from formcheck.errors import NoRunnerError
+from formcheck.metrics.cadence import cadence_spm
 from formcheck.pose import DEFAULT_MODEL_SIDE_PX, PoseSeries, extract
-from formcheck.results import MetricSummary, Status
 
 #: People the pose model may find per frame by default.  Measured on the 360-frame 720x1280
 #: sample (one person, 2 shared cores): the model alone runs at 37-39 fps asked for 1 person
@@ -181,29 +180,14 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
         # stances whose foot the identity repair handed to the other leg: relabel them so
         # every per-step value is read from the foot that is on the ground
         clean = signals.swap_legs(clean, ev.stance_swap)
-    duty = None
-    if ev.n > 2:
-        ct = ev.to_t_s - ev.ic_t_s
-        st = np.diff(ev.ic_t_s)
-        if np.isfinite(ct).sum() >= 2 and st.size:
-            duty = float(100.0 * np.nanmedian(ct) / (2 * np.median(st)))
-    from formcheck.metrics.cadence import cadence_spm
-
-    vinfo = view.with_gait(vinfo, duty, view.bounce_phase(clean, vinfo.view in ("side",
-                                                                              "oblique")),
-                           options.gait, cadence_spm(ev)[0])
+    vinfo = gait.classify(clean, vinfo, ev, cadence_spm(ev)[0], options.gait)
     plausible = view.body_plausible_share(pose.xy_px)  # undetected frames are NaN: skipped
     camera = view.vertical_travel_doubts(pose.xy_px, vinfo)
     met = metrics_mod.compute(clean, vinfo, ev, height_cm=options.height_cm,
                               detection_rate=det_rate, body_plausible=plausible,
                               extra_doubts=camera)
     ruleset = rules_mod.load_rules(Path(options.rules) if options.rules else None)
-    judged = met.summaries
-    if vinfo.gait == "walking":
-        judged = {k: MetricSummary(id=k, value=None, unit=v.unit, status=Status.NOT_MEASURABLE,
-                                   reason="the clip shows walking, not running")
-                  for k, v in met.summaries.items()}
-    findings = rules_mod.evaluate(judged, ruleset, met.doubts)
+    findings = rules_mod.evaluate(gait.judged(met.summaries, vinfo.gait), ruleset, met.doubts)
     warnings = met.warnings
     if ppl.n_people > 1:
         warnings = (f"{ppl.n_people} people were in view (up to {ppl.max_in_frame} at once): "

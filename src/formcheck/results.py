@@ -10,32 +10,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-#: Readable names of the metric ids, for people (terminal, reports, rule reasons).
-LABELS: dict[str, str] = {
-    "cadence_spm": "Cadence",
-    "step_time_ms": "Step time",
-    "stride_time_ms": "Stride time",
-    "overstride_pct_leg": "Overstride (heel ahead of hip)",
-    "shank_angle_ic_deg": "Shank angle at contact",
-    "knee_flexion_ic_deg": "Knee flexion at contact",
-    "foot_strike_angle_deg": "Foot-strike angle",
-    "heel_strike_share_pct": "Heel-strike steps",
-    "trunk_lean_deg": "Trunk lean (+ forward)",
-    "arm_cross_share_pct": "Arm crosses midline",
-    "arm_cross_depth_pct_shoulder": "Arm crossing depth",
-    "contact_time_ms": "Ground contact time",
-    "duty_factor_pct": "Duty factor",
-    "vertical_oscillation_pct_leg": "Vertical oscillation",
-    "vertical_oscillation_cm": "Vertical oscillation (cm)",
-    "knee_flexion_midstance_deg": "Knee flexion in stance",
-    "step_time_asymmetry_pct": "Step-time asymmetry L/R",
-    "contact_time_asymmetry_pct": "Contact-time asymmetry L/R",
-}
+
+def _labels() -> dict[str, str]:
+    if "LABELS" not in globals():
+        from formcheck.metrics.registry import labels
+
+        globals()["LABELS"] = labels()
+    return globals()["LABELS"]
+
+
+def __getattr__(name: str) -> object:
+    """``LABELS``: readable names of the metric ids, for people (terminal, reports, rule
+    reasons), in reading order: derived from the metric registry
+    (:func:`formcheck.metrics.registry.labels`) on first use, since the metric modules build
+    on the types here."""
+    if name == "LABELS":
+        return _labels()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def label(metric_id: str) -> str:
     """Readable name of a metric id (the id itself when unknown)."""
-    return LABELS.get(metric_id, metric_id)
+    return _labels().get(metric_id, metric_id)
 
 
 class Status(str, Enum):

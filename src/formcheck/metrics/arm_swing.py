@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from formcheck.landmarks import L_SHOULDER, L_WRIST, R_SHOULDER, R_WRIST
+from formcheck.landmarks import L_SHOULDER, L_WRIST, R_SHOULDER, R_WRIST, shoulder_mid
+from formcheck.metrics.registry import FRONTAL, MetricDef
+from formcheck.metrics.summary import Context, gate
+from formcheck.results import MetricSummary, Status, not_measurable
 
 
 def crossing_pct_shoulder(xy: np.ndarray) -> dict[str, np.ndarray]:
     """Per frame crossing distance of each wrist, % shoulder width (NaN where unknown)."""
     ls, rs = xy[:, L_SHOULDER, 0], xy[:, R_SHOULDER, 0]
-    mid = (ls + rs) / 2
+    mid = shoulder_mid(xy)[:, 0]
     width = np.abs(ls - rs)
     with np.errstate(invalid="ignore", divide="ignore"):
         width = np.where(width > 1e-6, width, np.nan)
@@ -51,3 +54,44 @@ def summarise(cross: dict[str, np.ndarray], t: np.ndarray, stride_s: float
             if m.sum() >= 3:
                 depth.append(float(mx[m].max()))
     return share, float(np.median(depth)) if depth else float("nan"), per_side, n
+
+
+#: Told with every arm-crossing number.
+CAUTION = "no published threshold: a lower-confidence cue"
+
+
+def _both(ctx: Context) -> tuple[MetricSummary, MetricSummary]:
+    """The share and depth summaries, made together (one pass over the frames)."""
+    cross = crossing_pct_shoulder(ctx.clean.xy_px)
+    sr = ctx.stride_times_s
+    stride_s = float(np.nanmedian(sr)) if np.isfinite(sr).any() else float("nan")
+    share, depth, side_share, nfr = summarise(cross, ctx.clean.t_s, stride_s)
+    block, _ = gate(SHARE, ctx)
+    if block or nfr < ctx.fps * 2:
+        reason = "; ".join(block) or "wrists visible in under 2 s of the clip"
+        return (not_measurable(SHARE.id, SHARE.unit, reason),
+                not_measurable(DEPTH.id, DEPTH.unit, reason))
+    ok = np.isfinite(depth)
+    return (MetricSummary(id=SHARE.id, value=share, unit=SHARE.unit,
+                          status=Status.LOW_CONFIDENCE, reason=CAUTION, n_steps=nfr,
+                          per_side=side_share),
+            MetricSummary(id=DEPTH.id, value=depth if ok else None, unit=DEPTH.unit,
+                          status=Status.LOW_CONFIDENCE if ok else Status.NOT_MEASURABLE,
+                          reason=CAUTION if ok else "stride time unknown", n_steps=nfr))
+
+
+def summarize_share(ctx: Context) -> MetricSummary:
+    """Share of frames with a wrist past the midline (always low confidence)."""
+    return _both(ctx)[0]
+
+
+def summarize_depth(ctx: Context) -> MetricSummary:
+    """Median over strides of the deepest crossing (always low confidence)."""
+    return _both(ctx)[1]
+
+
+SHARE = MetricDef("arm_cross_share_pct", "Arm crosses midline", "% of frames", "arms",
+                  views=FRONTAL, basis="frames", groups=("key",), summarize=summarize_share)
+DEPTH = MetricDef("arm_cross_depth_pct_shoulder", "Arm crossing depth", "% shoulder width",
+                  "arms", views=FRONTAL, basis="frames", summarize=summarize_depth)
+METRICS = (SHARE, DEPTH)

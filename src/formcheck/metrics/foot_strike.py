@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from formcheck.landmarks import L_HEEL, L_TOE, R_HEEL, R_TOE
+from formcheck.landmarks import LEG
 from formcheck.metrics.geometry import at, incline_deg
+from formcheck.metrics.registry import SAGITTAL, MetricDef
+from formcheck.metrics.summary import Context, median_summary
+from formcheck.results import MetricSummary, not_measurable
 
-FOOTJ = {"L": (L_HEEL, L_TOE), "R": (R_HEEL, R_TOE)}
+#: Per side: heel, toe (foot_index).
+FOOTJ = {s: LEG[s][3:5] for s in ("L", "R")}
 REARFOOT_MIN_DEG = 8.0
 FOREFOOT_MAX_DEG = -1.6
 
@@ -47,3 +51,44 @@ def strike_angles(t: np.ndarray, xy: np.ndarray, ic_t_s: np.ndarray, to_t_s: np.
             ref = np.nan
         out[i] = a_ic - ref
     return out
+
+
+def per_step(ctx: Context) -> dict[str, np.ndarray]:
+    """Per-step foot-strike angle."""
+    ev, clean = ctx.ev, ctx.clean
+    return {ANGLE.id: strike_angles(clean.t_s, clean.xy_px, ev.ic_t_s, ev.to_t_s, ev.chain,
+                                    ctx.view.sign)}
+
+
+def summarize_angle(ctx: Context) -> MetricSummary:
+    """Median foot-strike angle over steps, with the clip's pattern in ``extra``."""
+    fs = median_summary(ANGLE, ctx)
+    if not fs.usable:
+        return fs
+    return MetricSummary(**{**fs.__dict__, "extra": {"pattern": classify(fs.value or np.nan)}})
+
+
+def summarize_share(ctx: Context) -> MetricSummary:
+    """Share of steps classed rearfoot, among the classified steps; the pattern of the median
+    angle and the counts per class in ``extra``; status and reason the angle's."""
+    fs = ctx.summaries[ANGLE.id]
+    if not fs.usable:
+        return not_measurable(SHARE.id, SHARE.unit, fs.reason)
+    classes, ic = ctx.classes, ctx.ev.ic_t_s
+    cls = [c for c in classes if c]
+    share = 100.0 * sum(c == "rearfoot" for c in cls) / len(cls)
+    return MetricSummary(
+        id=SHARE.id, value=share, unit=SHARE.unit, status=fs.status, reason=fs.reason,
+        n_steps=len(cls),
+        evidence_t_s=tuple(float(ic[i]) for i, c in enumerate(classes) if c == "rearfoot"),
+        extra={"pattern": classify(fs.value or float("nan")),
+               "counts": {k: sum(c == k for c in cls) for k in ("rearfoot", "midfoot",
+                                                                  "forefoot")}})
+
+
+ANGLE = MetricDef("foot_strike_angle_deg", "Foot-strike angle", "deg", "landing",
+                  views=SAGITTAL, step_column=True, extra_columns=("strike_class",),
+                  valid_only=True, gates=("feet",), groups=("key",), summarize=summarize_angle)
+SHARE = MetricDef("heel_strike_share_pct", "Heel-strike steps", "% of steps", "landing",
+                  views=SAGITTAL, groups=("key",), summarize=summarize_share)
+METRICS = (ANGLE, SHARE)

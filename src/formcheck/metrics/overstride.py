@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from formcheck.landmarks import L_ANKLE, L_HEEL, L_HIP, L_KNEE, R_ANKLE, R_HEEL, R_HIP, R_KNEE
+from formcheck.landmarks import LEG, hip_mid
 from formcheck.metrics.geometry import angle_from_vertical_deg, at, flexion_deg
+from formcheck.metrics.registry import SAGITTAL, MetricDef
+from formcheck.metrics.summary import Context
 
-LEGJ = {"L": (L_HIP, L_KNEE, L_ANKLE, L_HEEL), "R": (R_HIP, R_KNEE, R_ANKLE, R_HEEL)}
+#: Per side: hip, knee, ankle, heel.
+LEGJ = {s: LEG[s][:4] for s in ("L", "R")}
 
 
 def at_contact(t: np.ndarray, xy: np.ndarray, ic_t_s: np.ndarray, foot: np.ndarray, sign: int,
@@ -29,8 +32,29 @@ def at_contact(t: np.ndarray, xy: np.ndarray, ic_t_s: np.ndarray, foot: np.ndarr
     for i in range(k):
         p = at(t, xy, float(ic_t_s[i]))
         h, kn, a, he = LEGJ[str(foot[i])]
-        hip = (p[L_HIP] + p[R_HIP]) / 2
+        hip = hip_mid(p)
         out["overstride_pct_leg"][i] = 100.0 * sign * (p[he, 0] - hip[0]) / leg_px
         out["shank_angle_ic_deg"][i] = -angle_from_vertical_deg(p[kn], p[a], sign)
         out["knee_flexion_ic_deg"][i] = flexion_deg(p[h], p[kn], p[a])
     return out
+
+
+def per_step(ctx: Context) -> dict[str, np.ndarray]:
+    """Per-step overstride, shank angle and knee flexion at each IC."""
+    ev, clean, view = ctx.ev, ctx.clean, ctx.view
+    oc = at_contact(clean.t_s, clean.xy_px, ev.ic_t_s, ev.chain, view.sign,
+                    view.leg_length_px) if ev.n else {}
+    return {k: oc.get(k, np.zeros(0)) for k in (d.id for d in METRICS)}
+
+
+METRICS = (
+    MetricDef("overstride_pct_leg", "Overstride (heel ahead of hip)", "% leg length",
+              "landing", views=SAGITTAL, step_column=True, valid_only=True, gates=("feet",),
+              groups=("key", "sagittal_at_ic")),
+    MetricDef("shank_angle_ic_deg", "Shank angle at contact", "deg", "landing",
+              views=SAGITTAL, step_column=True, valid_only=True, gates=("feet",),
+              groups=("sagittal_at_ic",)),
+    MetricDef("knee_flexion_ic_deg", "Knee flexion at contact", "deg", "landing",
+              views=SAGITTAL, step_column=True, valid_only=True, gates=("feet", "knee_2d"),
+              groups=("sagittal_at_ic",)),
+)

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from formcheck.landmarks import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER
+from formcheck.landmarks import hip_mid, shoulder_mid
 from formcheck.metrics.geometry import angle_from_vertical_deg, at
+from formcheck.metrics.registry import SAGITTAL, MetricDef
+from formcheck.metrics.summary import Context, median_summary, r
+from formcheck.results import MetricSummary
 
 
 def lean_series_deg(xy: np.ndarray, sign: int) -> np.ndarray:
     """[N] trunk lean per frame (deg)."""
-    hip = (xy[:, L_HIP] + xy[:, R_HIP]) / 2
-    sh = (xy[:, L_SHOULDER] + xy[:, R_SHOULDER]) / 2
+    hip = hip_mid(xy)
+    sh = shoulder_mid(xy)
     return angle_from_vertical_deg(sh, hip, sign)
 
 
@@ -30,3 +33,24 @@ def at_midstance(t: np.ndarray, lean: np.ndarray, ic_t_s: np.ndarray, to_t_s: np
         if np.isfinite(to_t_s[i]):
             out[i] = float(at(t, lean[:, None], float((ic_t_s[i] + to_t_s[i]) / 2))[0])
     return out
+
+
+def per_step(ctx: Context) -> dict[str, np.ndarray]:
+    """Per-step trunk lean at midstance."""
+    ev = ctx.ev
+    return {LEAN.id: at_midstance(ctx.clean.t_s, ctx.lean_deg, ev.ic_t_s, ev.to_t_s)}
+
+
+def summarize_lean(ctx: Context) -> MetricSummary:
+    """Median lean at midstance over steps, with the mean over all frames in ``extra``."""
+    s0 = median_summary(LEAN, ctx)
+    if not s0.usable:
+        return s0
+    return MetricSummary(
+        **{**s0.__dict__, "extra": {"cycle_mean_deg": r(float(np.nanmean(ctx.lean_deg)), 2)}})
+
+
+LEAN = MetricDef("trunk_lean_deg", "Trunk lean (+ forward)", "deg", "trunk", views=SAGITTAL,
+                 step_column=True, valid_only=True, gates=("trunk_visible",), per_side="none",
+                 groups=("key",), summarize=summarize_lean)
+METRICS = (LEAN,)
