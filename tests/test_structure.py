@@ -2,8 +2,9 @@
 ~500 lines, so each stage stays small enough to read and change on its own.
 
 Imports are read from the source (every ``import`` and ``from ... import``, top level or inside
-a function, counts: a lazy import is still a dependency); strongly connected components of that
-graph are found with scipy's csgraph.
+a function, counts: a lazy import is still a dependency; imports under ``if TYPE_CHECKING:``
+are annotations only and do not count); strongly connected components of that graph are found
+with scipy's csgraph.
 """
 
 from __future__ import annotations
@@ -36,7 +37,13 @@ def import_edges(mods: dict[str, Path]) -> dict[str, set[str]]:
     edges: dict[str, set[str]] = {m: set() for m in mods}
     for m, p in mods.items():
         pkg = m if p.name == "__init__.py" else m.rpartition(".")[0]
-        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+        tree = ast.parse(p.read_text(encoding="utf-8"))
+        typing_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+                       and ast.unparse(node.test).endswith("TYPE_CHECKING")
+                       for stmt in node.body for n in ast.walk(stmt)}
+        for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue
             if isinstance(node, ast.Import):
                 edges[m] |= {a.name for a in node.names if a.name in mods}
             elif isinstance(node, ast.ImportFrom):

@@ -18,7 +18,7 @@ Every field can be overridden by the user (``--view``, ``--direction``, ``--sett
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -194,67 +194,8 @@ def classify(clean: CleanSeries, view: str | None = None, direction: str | None 
     )
 
 
-def bounce_phase(clean: CleanSeries, sagittal: bool = True) -> float:
-    """Phase of the pelvis bounce relative to the legs: > 0 running, < 0 walking.
-
-    Side view: correlation between pelvis height and the horizontal distance between the
-    ankles, both detrended with a 1 s moving median.  Running: the pelvis is lowest at
-    midstance, when the swinging foot passes the stance foot (ankles close), and highest in
-    flight (feet apart): positive.  Walking is an inverted pendulum: the pelvis is highest at
-    midstance and lowest in double support, when the feet are furthest apart: negative.
-    Front/back view: the vertical gap between the feet (largest at midswing = the other
-    foot's midstance) replaces the separation, with the sign flipped, and both are measured in
-    trunk lengths of the moment (the runner may come closer or move away).  Label-free and
-    independent of the frame rate.  NaN when too few frames.
-    """
-    from scipy.ndimage import median_filter
-
-    xy = clean.xy_px
-    hip_up = -hip_mid(xy)[:, 1]
-    if sagittal:
-        sep = np.abs(xy[:, L_ANKLE, 0] - xy[:, R_ANKLE, 0])
-    else:
-        sep = -np.abs(xy[:, L_ANKLE, 1] - xy[:, R_ANKLE, 1])
-    m = np.isfinite(hip_up) & np.isfinite(sep)
-    if m.sum() < max(10, clean.fps):
-        return float("nan")
-    k = max(3, int(clean.fps) | 1)
-    hu = hip_up[m] - median_filter(hip_up[m], size=k)
-    sp = sep[m] - median_filter(sep[m], size=k)
-    if not sagittal:
-        # a runner coming closer or moving away grows or shrinks in the image: measure both
-        # signals in trunk lengths of the moment, so the late (near) strides do not outweigh
-        # the early ones
-        sh = shoulder_mid(xy)
-        hip = hip_mid(xy)
-        trunk = np.linalg.norm(sh - hip, axis=1)[m]
-        if np.isfinite(trunk).all() and (trunk > 0).all():
-            scale = median_filter(trunk, size=k)
-            hu, sp = hu / scale, sp / scale
-    if hu.std() == 0 or sp.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(hu, sp)[0, 1])
 
 
-def with_gait(info: ViewInfo, duty_factor_pct: float | None, bounce_corr: float = float("nan"),
-              gait: str | None = None, cadence_spm: float = float("nan")) -> ViewInfo:
-    """Set running/walking.
-
-    Primary evidence is the bounce phase (:func:`bounce_phase`: below -0.2 walking, above 0.2
-    running), except that a cadence above ``max_walking_cadence_spm`` is never walking; when
-    the bounce is inconclusive, the duty factor decides (> walking_duty_factor_pct: walking,
-    i.e. double support).
-    """
-    if gait is not None:
-        return replace(info, gait=gait, overridden=info.overridden + ("gait",))
-    fast = np.isfinite(cadence_spm) and cadence_spm > settings()["gates"][
-        "max_walking_cadence_spm"]
-    if np.isfinite(bounce_corr) and abs(bounce_corr) >= 0.2:
-        return replace(info, gait="walking" if bounce_corr < 0 and not fast else "running")
-    if duty_factor_pct is None or not np.isfinite(duty_factor_pct):
-        return replace(info, gait="unknown")
-    limit = settings()["gates"]["walking_duty_factor_pct"]
-    return replace(info, gait="walking" if duty_factor_pct > limit else "running")
 
 
 def body_plausible_share(xy: np.ndarray) -> float:

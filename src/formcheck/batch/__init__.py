@@ -50,7 +50,6 @@ from formcheck.batch.runners import (
 )
 from formcheck.batch.summary import (
     BASE_COLUMNS,
-    KEY_METRICS,
     STANDING_CAUTIONS,
     attention_reasons,
     summary_csv_text,
@@ -93,3 +92,12 @@ __all__ = [
     "summary_fields",
     "summary_html_text",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``KEY_METRICS`` comes from the metric registry, imported on first use."""
+    if name == "KEY_METRICS":
+        from formcheck.batch.summary import key_metrics
+
+        return key_metrics()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

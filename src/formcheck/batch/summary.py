@@ -16,10 +16,17 @@ if TYPE_CHECKING:
     from formcheck.rules import RuleSet
 
 #: into the summary, after ``cadence_spm``.
-KEY_METRICS = ("overstride_pct_leg", "foot_strike_angle_deg", "heel_strike_share_pct",
-               "trunk_lean_deg", "contact_time_ms", "knee_flexion_midstance_deg",
-               "vertical_oscillation_pct_leg", "arm_cross_share_pct",
-               "step_time_asymmetry_pct")
+def key_metrics() -> tuple[str, ...]:
+    """The metric registry's key metrics (imported on use: the CLI starts without numpy)."""
+    from formcheck.metrics.registry import key_metrics as registered
+
+    return registered()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "KEY_METRICS":
+        return key_metrics()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 #: Summary columns before the per-rule and per-metric ones (labels come first of all).
 BASE_COLUMNS = ("path", "status", "attention", "reason", "action", "duration_s", "view",
                 "setting", "gait", "people", "cadence_spm", "warnings")
@@ -96,7 +103,7 @@ def summary_fields(report: dict[str, Any]) -> dict[str, Any]:
         "warnings": " | ".join(report.get("warnings", [])),
     }
     metrics = report.get("metrics", {})
-    for mid in ("cadence_spm", *KEY_METRICS):
+    for mid in ("cadence_spm", *key_metrics()):
         out[mid] = (metrics.get(mid) or {}).get("value")
     for f in report.get("findings", []):
         out["rule:" + f["id"]] = f["severity"] if f.get("assessed") else "n/a"
@@ -106,10 +113,10 @@ def summary_fields(report: dict[str, Any]) -> dict[str, Any]:
 def summary_rows(job_list: list[Job], outcomes: dict[int, Outcome], label_cols: list[str],
                   rule_ids: list[str], html: bool) -> tuple[list[str], list[dict[str, Any]]]:
     """Summary columns and one row per recording, in input order."""
-    fixed = set(BASE_COLUMNS) | set(KEY_METRICS) | set(rule_ids) | {"report"}
+    fixed = set(BASE_COLUMNS) | set(key_metrics()) | set(rule_ids) | {"report"}
     shown_labels = [(c, f"label_{c}" if c in fixed else c) for c in label_cols]
     columns = ([s for _, s in shown_labels] + list(BASE_COLUMNS) + rule_ids
-               + list(KEY_METRICS) + ["report"])
+               + list(key_metrics()) + ["report"])
     rows: list[dict[str, Any]] = []
     for j in job_list:
         o = outcomes.get(j.index) or Outcome(index=j.index, status="failed", action="none",
@@ -118,7 +125,7 @@ def summary_rows(job_list: list[Job], outcomes: dict[int, Outcome], label_cols: 
         row.update({"path": j.display, "status": o.status, "reason": o.reason,
                     "action": o.action})
         for c in ("duration_s", "view", "setting", "gait", "people", "cadence_spm",
-                  "warnings", *KEY_METRICS):
+                  "warnings", *key_metrics()):
             row[c] = o.fields.get(c)
         row["attention"] = ("failed: " + (o.reason or "see reason")) if o.status == "failed" \
             else (o.fields.get("attention") or "")
@@ -156,7 +163,7 @@ def summary_html_text(columns: list[str], rows: list[dict[str, Any]],
                              autoescape=True, undefined=jinja2.StrictUndefined)
     from formcheck.results import LABELS
 
-    numeric = {"duration_s", "cadence_spm", "people", *KEY_METRICS}
+    numeric = {"duration_s", "cadence_spm", "people", *key_metrics()}
     titles = {r.id: r.title for r in getattr(ruleset, "rules", ())}
     heads = {c: LABELS.get(c) or titles.get(c) or c.replace("_", " ") for c in columns}
     heads.update({"duration_s": "duration (s)", "cadence_spm": "cadence (steps/min)",

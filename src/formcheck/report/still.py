@@ -18,6 +18,7 @@ from markupsafe import Markup, escape
 
 from formcheck.construction import Contact, contact
 from formcheck.landmarks import BONES, L_SHOULDER, LEG, R_SHOULDER, shoulder_mid
+from formcheck.metrics.registry import group
 from formcheck.report.style import CONSTRUCTION_PAGE, HEX, fmt_num, label_of
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ STILL_MAX_SIDE_PX = 760
 COLOR = {k: HEX[v] for k, v in CONSTRUCTION_PAGE.items()}
 
 
-SAGITTAL_AT_IC = ("overstride_pct_leg", "shank_angle_ic_deg", "knee_flexion_ic_deg")
+SAGITTAL_AT_IC: tuple[str, ...] = group("sagittal_at_ic")
 
 
 def _usable(rep: dict[str, Any], metric: str) -> bool:
