@@ -8,6 +8,9 @@ Definitions
   :mod:`formcheck.metrics.cadence`; heel-strike share = % of classified steps that are
   rearfoot; vertical oscillation in cm = the % leg median scaled as the report scaled it;
   left/right asymmetry = |median L - median R| / their mean x 100.
+  For the heel-strike share the SE is at least the Agresti-Coull standard error of a
+  proportion (Agresti & Coull 1998, Am Stat 52:119), as a clip whose steps all agree gives
+  resamples that all agree.
 * SE (standard error, the metric's unit): the standard deviation of that statistic over
   moving-block bootstrap resamples of the clip's steps (Kunsch 1989, Ann Stat 17:1217).
   Steps are resampled in blocks of consecutive steps (an even number, about n^(1/3), at
@@ -278,7 +281,14 @@ def standard_error(metric_id: str, steps: dict[str, np.ndarray],
     reps = reps[np.isfinite(reps)]
     if reps.size < 0.9 * idx.shape[0]:
         return None, n, b, "too few steps on each side to estimate its noise"
-    return float(np.std(reps, ddof=1)), n, b, ""
+    se = float(np.std(reps, ddof=1))
+    if stat == "share":
+        # all (or no) steps rearfoot: every resample agrees, yet a few more steps could
+        # differ; the Agresti-Coull standard error of the proportion is the least SE given
+        z = float(cfg["z95"])
+        p = (float(v.sum()) + z * z / 2) / (n + z * z)
+        se = max(se, 100.0 * math.sqrt(p * (1 - p) / (n + z * z)))
+    return se, n, b, ""
 
 
 def metric_noise(rep: dict[str, Any], steps: dict[str, np.ndarray] | None = None,
