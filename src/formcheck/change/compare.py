@@ -174,6 +174,15 @@ def load_session(folder: str | os.PathLike[str], date: datetime | None = None) -
                    noise=mdc.metric_noise(rep, steps), name=p.resolve().name)
 
 
+def session_from_report(rep: dict[str, Any], name: str, date: datetime | None = None
+                        ) -> Session:
+    """A session from a report.json document held in memory (no folder: no still)."""
+    steps = mdc.steps_from_report(rep)
+    return Session(folder=Path(name), rep=rep, steps=steps, date=date,
+                   date_source="given" if date else "unknown",
+                   noise=mdc.metric_noise(rep, steps), name=name)
+
+
 def order_sessions(sessions: list[Session], keep_order: bool = False) -> list[Session]:
     """Sessions by recording date (then analysed window start, then as given); unknown
     dates last.  ``keep_order``: as given."""
@@ -210,6 +219,7 @@ class Change:
     floor_applied: bool
     verdict: str
     reason: str = ""
+    caution: str = ""
 
     def to_dict(self) -> dict[str, object]:
         def r(x: float | None) -> float | None:
@@ -219,7 +229,7 @@ class Change:
                 "threshold": r(self.threshold), "noise_threshold": r(self.noise_threshold),
                 "floor": self.floor.to_dict() if self.floor else None,
                 "floor_applied": self.floor_applied, "verdict": self.verdict,
-                "reason": self.reason}
+                "reason": self.reason, "caution": self.caution}
 
 
 def verdict(a: Session, b: Session, metric_id: str, same_session: bool = False) -> Change:
@@ -239,12 +249,17 @@ def verdict(a: Session, b: Session, metric_id: str, same_session: bool = False) 
         reason = why.reason if why is not None else "no noise estimate"
         return Change(metric_id, va, vb, vb - va, None, None, fl, False, CANNOT,
                       f"{who}: {reason}")
-    nt = mdc.noise_threshold(na.se, nb.se)
-    thr = mdc.change_threshold(na.se, nb.se, fl, same_session)
+    nt = mdc.noise_threshold(na.se, nb.se, na.df, nb.df)
+    thr = mdc.change_threshold(na.se, nb.se, fl, same_session, na.df, nb.df)
     applied = fl is not None and not same_session and thr > nt
     d = vb - va
+    cautions = []
+    for s in (a, b):
+        m = (s.rep.get("metrics") or {}).get(metric_id) or {}
+        if m.get("status") == "low_confidence":
+            cautions.append(f"low confidence in {s.name}: {m.get('reason', '')}")
     return Change(metric_id, va, vb, d, thr, nt, fl, applied,
-                  CHANGED if abs(d) > thr else NO_CHANGE)
+                  CHANGED if abs(d) > thr else NO_CHANGE, caution="; ".join(cautions))
 
 
 def metric_ids(sessions: list[Session]) -> list[str]:
@@ -358,7 +373,8 @@ class Comparison:
             "pairs": [{"from": base, "to": s.name,
                        "warnings": list(w),
                        "metrics": {k: c.to_dict() for k, c in ch.items()}}
-                      for s, ch, w in zip(self.sessions[1:], self.changes, self.warnings)],
+                      for s, ch, w in zip(self.sessions[1:], self.changes, self.warnings,
+                                          strict=True)],
             "noise": {s.name: {k: n.to_dict() for k, n in s.noise.items()}
                       for s in self.sessions},
             "findings": list(self.findings), "notes": list(self.notes),
@@ -417,7 +433,7 @@ def compare_folders(folders: list[str | os.PathLike[str]], dates: list[str] | No
         raise ValueError(f"{len(dates)} dates given for {len(folders)} sessions: give one "
                          "--date per input, in order")
     ds = [parse_date(d) for d in dates] if dates else [None] * len(folders)
-    sessions = [load_session(f, d) for f, d in zip(folders, ds)]
+    sessions = [load_session(f, d) for f, d in zip(folders, ds, strict=True)]
     names = [s.name for s in sessions]
     if len(set(names)) < len(names):  # same folder names in different places
         sessions = [Session(**{**s.__dict__, "name": f"{i + 1}:{s.name}"})
@@ -460,6 +476,7 @@ def terminal_table(cmp: Comparison) -> str:
             else:
                 sign = f"{c.change:+.{0 if unit == 'ms' else 1}f}"
                 word = "CHANGED" if c.verdict == CHANGED else "no change"
+                word += " (low conf.)" if c.caution else ""
                 verd.append(f"{sign} (>{fmt(c.threshold, unit)}): {word}"
                             if c.verdict == CHANGED else
                             f"{sign} (<={fmt(c.threshold, unit)}): {word}")
@@ -479,7 +496,7 @@ def terminal_table(cmp: Comparison) -> str:
         for f in cmp.findings:
             lines.append(f"  {f['title']}: " + " -> ".join(str(x or "\u2013")
                                                           for x in f["severity"]))
-    for s, w in zip(ss[1:], cmp.warnings):
+    for s, w in zip(ss[1:], cmp.warnings, strict=True):
         for x in w:
             lines.append(f"warning ({ss[0].name} vs {s.name}): {x}")
     for n in cmp.notes:

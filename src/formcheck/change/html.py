@@ -243,7 +243,8 @@ def render_compare(c: cmp_mod.Comparison, stills: bool = True) -> str:
                 f"{x.change:+.{0 if unit == 'ms' else 1}f}",
                 "threshold": None if x.threshold is None else cmp_mod.fmt(x.threshold, unit),
                 "by": ("between-session floor" if x.floor_applied else "the clips' noise")
-                if x.threshold is not None else "", "reason": x.reason})
+                if x.threshold is not None else "", "reason": x.reason,
+                "caution": x.caution})
         fl = mdc.floors().get(k)
         rows.append({"id": k, "label": label(k), "unit": unit, "values": vals,
                      "se": [cmp_mod.fmt(s.noise[k].se, "") if k in s.noise and
@@ -272,7 +273,7 @@ def render_compare(c: cmp_mod.Comparison, stills: bool = True) -> str:
     findings = [{"title": f["title"], "cells": [sev.get(x, str(x)) for x in f["severity"]]}
                 for f in c.findings]
     pairs = [{"from": ss[0].name, "to": s.name, "warnings": list(w)}
-             for s, w in zip(ss[1:], c.warnings)]
+             for s, w in zip(ss[1:], c.warnings, strict=True)]
     n_changed = [sum(1 for x in ch.values() if x.verdict == cmp_mod.CHANGED)
                  for ch in c.changes]
     return _environment().get_template("compare.html.j2").render(

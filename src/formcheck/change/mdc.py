@@ -17,11 +17,15 @@ Definitions
   least 2), not one by one: step values are serially correlated (left and right alternate,
   pace drifts), and an i.i.d. bootstrap would understate the noise.  ``n_boot`` resamples
   with a fixed seed (change.toml ``[mdc]``), so the same report always gives the same SE.
-* MDC95 (minimal detectable change, 95 %): ``z95 x sqrt(2) x SE`` (Weir 2005, J Strength
-  Cond Res 19:231; Haley & Fragala-Pinkham 2006, Phys Ther 86:735): the smallest difference
+  The resamples are made of only k = ceil(n / block) blocks, so their spread understates the
+  variance by (k - 1) / k; the SE is corrected by sqrt(k / (k - 1)) and carries k - 1
+  degrees of freedom (``df``).
+* MDC95 (minimal detectable change, 95 %): ``t95 x sqrt(2) x SE`` (Weir 2005, J Strength
+  Cond Res 19:231; Haley & Fragala-Pinkham 2006, Phys Ther 86:735), with Student's t
+  quantile for 2 df (the normal 1.96 when there are many steps): the smallest difference
   between this clip and another clip as noisy that step-to-step noise alone produces less
   than 5 % of the time.  Two clips with their own SEs are compared with
-  ``z95 x sqrt(SE_A^2 + SE_B^2)`` (:func:`noise_threshold`).
+  ``t95 x sqrt(SE_A^2 + SE_B^2)``, df by Welch-Satterthwaite (:func:`noise_threshold`).
 * Floor (change.toml ``[floors]``): what one clip cannot show, the variation between
   sessions (camera placement, treadmill or ground, day), as published for comparable 2D video
   measures, with its source.  A comparison calls a change only when it exceeds both the
@@ -124,9 +128,10 @@ class MetricNoise:
         id: metric id.
         value: the statistic recomputed from the per-step table (None without steps).
         se: standard error (metric's unit), or None with ``reason``.
-        mdc95: ``z95 * sqrt(2) * se``, or None.
+        mdc95: ``t95(2 df) * sqrt(2) * se``, or None.
         n: usable steps behind the value.
         block: bootstrap block length (steps).
+        df: degrees of freedom of ``se`` (blocks - 1).
         floor: the between-session floor, or None (no published figure).
         reason: why there is no SE (empty when there is one).
     """
@@ -137,6 +142,7 @@ class MetricNoise:
     mdc95: float | None
     n: int
     block: int = 0
+    df: int = 0
     floor: Floor | None = None
     reason: str = ""
 
@@ -145,6 +151,7 @@ class MetricNoise:
             return None if x is None or not math.isfinite(x) else round(float(x), 4)
 
         return {"se": r(self.se), "mdc95": r(self.mdc95), "n": self.n, "block": self.block,
+                "df": self.df,
                 "floor": self.floor.to_dict() if self.floor else None,
                 "floor_note": "" if self.floor else NO_FLOOR_TEXT, "reason": self.reason}
 
@@ -281,7 +288,10 @@ def standard_error(metric_id: str, steps: dict[str, np.ndarray],
     reps = reps[np.isfinite(reps)]
     if reps.size < 0.9 * idx.shape[0]:
         return None, n, b, "too few steps on each side to estimate its noise"
-    se = float(np.std(reps, ddof=1))
+    # the resamples are made of only k = ceil(n / block) blocks: their spread understates
+    # the variance by (k - 1) / k, as an i.i.d. bootstrap of k values does
+    k = math.ceil(n / b)
+    se = float(np.std(reps, ddof=1)) * math.sqrt(k / (k - 1))
     if stat == "share":
         # all (or no) steps rearfoot: every resample agrees, yet a few more steps could
         # differ; the Agresti-Coull standard error of the proportion is the least SE given
@@ -291,13 +301,25 @@ def standard_error(metric_id: str, steps: dict[str, np.ndarray],
     return se, n, b, ""
 
 
+def dof(n: int, block: int) -> int:
+    """Degrees of freedom of a clip's SE: its number of bootstrap blocks less one."""
+    return max(1, math.ceil(n / max(1, block)) - 1)
+
+
+def t95(df: float) -> float:
+    """Two-sided ``confidence`` (change.toml, 95 %) quantile of Student's t."""
+    import scipy.stats
+
+    c = float(config()["mdc"]["confidence"])
+    return float(scipy.stats.t.ppf(0.5 + c / 2, df))
+
+
 def metric_noise(rep: dict[str, Any], steps: dict[str, np.ndarray] | None = None,
                  metric_ids: Any = None) -> dict[str, MetricNoise]:
     """Noise of every metric the report gives a number for (``metric_ids`` to restrict).
 
     ``steps`` defaults to the report's own per-step table."""
     steps = steps_from_report(rep) if steps is None else steps
-    z = float(config()["mdc"]["z95"])
     fl = floors()
     out: dict[str, MetricNoise] = {}
     for mid, m in (rep.get("metrics") or {}).items():
@@ -307,24 +329,30 @@ def metric_noise(rep: dict[str, Any], steps: dict[str, np.ndarray] | None = None
             continue
         se, n, b, why = standard_error(mid, steps, m.get("value"))
         val, _ = statistic(mid, steps, m.get("value")) if mid in STATISTICS else (None, 0)
+        df = dof(n, b) if se is not None else 0
         out[mid] = MetricNoise(
             id=mid, value=None if val is None or not math.isfinite(val) else val, se=se,
-            mdc95=None if se is None else z * math.sqrt(2.0) * se, n=n, block=b,
-            floor=fl.get(mid), reason=why)
+            mdc95=None if se is None else t95(2 * df) * math.sqrt(2.0) * se, n=n, block=b,
+            df=df, floor=fl.get(mid), reason=why)
     return out
 
 
-def noise_threshold(se_a: float, se_b: float) -> float:
+def noise_threshold(se_a: float, se_b: float, df_a: float = math.inf,
+                    df_b: float = math.inf) -> float:
     """Change between two clips that their own noise exceeds only 5 % of the time:
-    ``z95 * sqrt(se_a^2 + se_b^2)``."""
-    return float(config()["mdc"]["z95"]) * math.hypot(se_a, se_b)
+    ``t95(df) * sqrt(se_a^2 + se_b^2)``, df by Welch-Satterthwaite from the clips' own."""
+    v = se_a ** 2 + se_b ** 2
+    den = (se_a ** 4 / df_a if df_a > 0 else 0.0) + (se_b ** 4 / df_b if df_b > 0 else 0.0)
+    df = v ** 2 / den if den > 0 else math.inf
+    return t95(df) * math.sqrt(v)
 
 
 def change_threshold(se_a: float, se_b: float, floor: Floor | None,
-                     same_session: bool = False) -> float:
+                     same_session: bool = False, df_a: float = math.inf,
+                     df_b: float = math.inf) -> float:
     """Smallest change called a change: the clips' noise threshold, raised to the
     between-session floor unless the clips come from one session (same camera set-up)."""
-    t = noise_threshold(se_a, se_b)
+    t = noise_threshold(se_a, se_b, df_a, df_b)
     if floor is not None and not same_session:
         t = max(t, floor.value)
     return t
@@ -337,7 +365,8 @@ def report_section(rep: dict[str, Any]) -> dict[str, Any]:
     cfg = config()["mdc"]
     return {
         "method": (f"moving-block bootstrap over the clip's steps ({cfg['n_boot']} resamples, "
-                   f"seed {cfg['seed']}); MDC95 = {cfg['z95']} x sqrt(2) x SE"),
+                   f"seed {cfg['seed']}); MDC95 = t(95 %, 2 df) x sqrt(2) x SE, df = "
+                   "blocks - 1"),
         "metrics": {k: v.to_dict() for k, v in metric_noise(rep).items()},
     }
 
