@@ -15,6 +15,7 @@ import click
 
 from formcheck import __version__
 from formcheck.batch.command import batch_command
+from formcheck.change.command import compare_command
 from formcheck.cli_common import (
     ANALYSIS_OPTIONS,
     MODEL,
@@ -198,6 +199,7 @@ def analyze(video: str, out: str | None, pose_file: str | None, as_json: bool,
 
 main.add_command(batch_command, name="batch")
 main.add_command(export_command, name="export")
+main.add_command(compare_command, name="compare")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,15 +20,14 @@ import click
 
 
 def _analyse_video(video: Path, outdir: Path, quiet: bool) -> Path:
-    """Analyse ``video`` into ``outdir`` (no annotated video); returns ``outdir``."""
-    from formcheck.api import Options, analyze
-    from formcheck.report.writer import OutputOptions, write_outputs
-    from formcheck.video import probe
+    """Analyse ``video`` into ``outdir`` (no annotated video) with the one analyse-into-a-folder
+    function ``formcheck analyze`` uses; returns ``outdir``."""
+    from formcheck.api import Options
+    from formcheck.report.writer import OutputOptions
+    from formcheck.run import analyze_to_folder
 
-    info = probe(video)
-    analysis = analyze(video, Options(), progress=None if not quiet else False)
-    write_outputs(analysis, outdir, info.to_dict(), OutputOptions(html=True, video=False),
-                  progress=False)
+    analyze_to_folder(video, outdir, Options(), OutputOptions(html=True, video=False),
+                      progress=None if not quiet else False)
     return outdir
 
 
@@ -61,7 +60,7 @@ def compare_command(inputs: tuple[str, ...], out: str, dates: tuple[str, ...],
     between-session variation) can produce; findings before and after; warnings when the
     clips were filmed too differently to compare fairly.
     """
-    from formcheck.cli import run_guarded
+    from formcheck.cli_common import run_guarded
 
     if len(inputs) < 2:
         raise click.UsageError("give at least two report folders or videos to compare")
