@@ -209,3 +209,15 @@ def series_from_rows(data: np.ndarray, t_s: np.ndarray, frame_index: np.ndarray,
         model=Path(model_path).name if model_path else "pose_landmarker_full.task",
         people=people,
     )
+
+
+def load_checked(path: str | os.PathLike[str], hint: str) -> PoseSeries:
+    """:meth:`PoseSeries.load`, raising :class:`~formcheck.errors.PoseFileError` (with
+    ``hint``, what to do instead) when the file is not a formcheck landmarks.npz."""
+    from formcheck.errors import PoseFileError
+
+    try:
+        return PoseSeries.load(path)
+    except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile) as exc:
+        raise PoseFileError(f"not a formcheck landmarks file ({type(exc).__name__}); {hint}",
+                            Path(path)) from exc

@@ -38,21 +38,15 @@ def start_pool(jobs: int | None) -> Any:
 
 def load_pose_file(pose_file: str | os.PathLike[str], info: VideoInfo) -> PoseSeries:
     """Load a ``--pose`` landmarks.npz, or raise :class:`PoseFileError` saying why not."""
-    import zipfile
-
     from formcheck.errors import InputNotFoundError, PoseFileError
-    from formcheck.pose import PoseSeries
+    from formcheck.pose_series import load_checked
 
     p = Path(pose_file)
     if not p.is_file():
         raise InputNotFoundError("no such landmarks file; pass the landmarks.npz written by "
                                  "'formcheck pose' or 'formcheck analyze'", p)
-    try:
-        ps = PoseSeries.load(p)
-    except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile) as exc:
-        raise PoseFileError(f"not a formcheck landmarks file ({type(exc).__name__}); pass the "
-                            "landmarks.npz written by 'formcheck pose' or 'formcheck analyze'",
-                            p) from exc
+    ps = load_checked(p, "pass the landmarks.npz written by 'formcheck pose' or 'formcheck "
+                         "analyze'")
     if (ps.width_px, ps.height_px) != (info.width_px, info.height_px):
         raise PoseFileError(f"the landmarks were made from a {ps.width_px}x{ps.height_px} "
                             f"video, but the video is {info.width_px}x{info.height_px}; pass "

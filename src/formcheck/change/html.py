@@ -8,7 +8,6 @@ with ``markupsafe``.  Verdicts are given in words and a symbol, never colour alo
 
 from __future__ import annotations
 
-import base64
 import math
 import re
 from pathlib import Path
@@ -20,6 +19,7 @@ from markupsafe import Markup, escape
 from formcheck.change import compare as cmp_mod
 from formcheck.change import drift as drift_mod
 from formcheck.change import mdc
+from formcheck.report.still import decode_frame, encode_jpeg, fit_crop
 from formcheck.results import label
 
 BLUE, ORANGE, GREEN, VERMILLION, GREY, INK = ("#0072B2", "#E69F00", "#009E73", "#D55E00",
@@ -51,30 +51,6 @@ def pick_still_step(steps: dict[str, np.ndarray], rep: dict[str, Any]) -> int | 
     return int(idx[np.argmin(np.abs(t[idx] - mid))])
 
 
-def _decode(path: Path, frame_index: int, slowmo: float) -> np.ndarray:
-    try:  # the report's own seeking decoder, when present
-        from formcheck.report.html import _decode_frame
-
-        return _decode_frame(str(path), frame_index, slowmo)[0]
-    except ImportError:
-        from formcheck.video import iter_frames
-
-        for fr in iter_frames(path, slowmo=slowmo, max_side_px=1920):
-            if fr.index >= frame_index:
-                return fr.image
-        raise ValueError(f"the video has fewer than {frame_index + 1} frames") from None
-
-
-def _jpeg(rgb: np.ndarray) -> str:
-    import cv2
-
-    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(rgb[:, :, ::-1]),
-                           [int(cv2.IMWRITE_JPEG_QUALITY), 82])
-    if not ok:
-        raise ValueError("JPEG encoding failed")
-    return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode("ascii")
-
-
 def build_still(s: cmp_mod.Session) -> dict[str, Any]:
     """The session's typical contact as {ok, src, width, height, overlay, t_s, note}: the
     frame from the source video with the skeleton (landmarks.npz) drawn over it; without the
@@ -91,7 +67,7 @@ def build_still(s: cmp_mod.Session) -> dict[str, Any]:
 
             pose = PoseSeries.load(npz)
             j = int(np.argmin(np.abs(np.asarray(pose.t_s, float) - t_ic)))
-            img = _decode(video, int(pose.frame_index[j]), float(pose.slowmo))
+            img = decode_frame(str(video), int(pose.frame_index[j]), float(pose.slowmo))[0]
             H, W = img.shape[:2]
             p = np.asarray(pose.xy_px[j], float) * [W / max(1, pose.width_px),
                                                     H / max(1, pose.height_px)]
@@ -104,14 +80,7 @@ def build_still(s: cmp_mod.Session) -> dict[str, Any]:
                 x1, y1 = int(min(W, hi[0] + m)), int(min(H, hi[1] + m))
                 if x1 - x0 < 16 or y1 - y0 < 16:
                     x0, y0, x1, y1 = 0, 0, W, H
-            crop = img[y0:y1, x0:x1]
-            k = min(1.0, STILL_MAX_SIDE_PX / max(crop.shape[:2]))
-            if k < 1.0:
-                import cv2
-
-                crop = cv2.resize(crop, (max(1, round(crop.shape[1] * k)),
-                                         max(1, round(crop.shape[0] * k))),
-                                  interpolation=cv2.INTER_AREA)
+            crop, k = fit_crop(img, x0, y0, x1, y1, STILL_MAX_SIDE_PX)
             q = (p - [x0, y0]) * k
             segs = "".join(
                 f'<line x1="{q[a, 0]:.1f}" y1="{q[a, 1]:.1f}" x2="{q[b, 0]:.1f}" '
@@ -120,7 +89,7 @@ def build_still(s: cmp_mod.Session) -> dict[str, Any]:
             overlay = Markup(f'<svg class="ov" viewBox="0 0 {w} {h}" width="{w}" '
                              f'height="{h}" aria-hidden="true"><g stroke="{ORANGE}" '
                              f'stroke-width="2.5" stroke-linecap="round">{segs}</g></svg>')
-            return {"ok": True, "src": _jpeg(crop), "width": w, "height": h,
+            return {"ok": True, "src": encode_jpeg(crop, 82), "width": w, "height": h,
                     "overlay": overlay, "t_s": t_ic, "note": ""}
         except Exception as exc:  # noqa: BLE001 - a page without one still beats no page
             note = f"the video could not be decoded ({type(exc).__name__})"

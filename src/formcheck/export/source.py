@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -161,7 +160,7 @@ def load(folder: str | Path) -> ExportSource:
         PoseFileError: landmarks.npz missing or not a formcheck landmarks file (exit 12).
     """
     from formcheck.api import Options, analyze_pose
-    from formcheck.pose import PoseSeries
+    from formcheck.pose_series import load_checked
 
     folder = Path(folder)
     rep = _read_report(folder)
@@ -170,11 +169,7 @@ def load(folder: str | Path) -> ExportSource:
     if not lp.is_file():
         raise PoseFileError("the report folder has no landmarks.npz; re-run 'formcheck "
                             "analyze' to write it", folder)
-    try:
-        ps = PoseSeries.load(lp)
-    except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile) as exc:
-        raise PoseFileError(f"not a formcheck landmarks file ({type(exc).__name__}); re-run "
-                            "'formcheck analyze'", lp) from exc
+    ps = load_checked(lp, "re-run 'formcheck analyze'")
     fields = {f.name for f in dataclasses.fields(Options)}
     # rules do not change the landmarks, events or metrics; the file may be gone by now
     opts = Options(**{k: v for k, v in rep["options"].items()

@@ -42,6 +42,21 @@ def _usable(rep: dict[str, Any], metric: str) -> bool:
     return m.get("status") != "not_measurable" and m.get("value") is not None
 
 
+def fit_crop(img: np.ndarray, x0: int, y0: int, x1: int, y1: int,
+             max_side_px: int = STILL_MAX_SIDE_PX) -> tuple[np.ndarray, float]:
+    """``img[y0:y1, x0:x1]`` scaled down (area interpolation) so its longer side is at most
+    ``max_side_px``; returns the crop and the scale applied (<= 1)."""
+    crop = img[y0:y1, x0:x1]
+    scale = min(1.0, max_side_px / max(crop.shape[:2]))
+    if scale < 1.0:
+        import cv2
+
+        crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)),
+                                 max(1, round(crop.shape[0] * scale))),
+                          interpolation=cv2.INTER_AREA)
+    return crop, scale
+
+
 def pick_still_step(analysis: Analysis, rep: dict[str, Any]) -> tuple[int | None, str]:
     """Index of the step to show and why: the valid IC whose overstride is nearest the median
     overstride; when overstride is not measurable, the valid IC nearest mid-clip."""
@@ -87,7 +102,7 @@ def decode_frame(source: str, frame_index: int, slowmo: float) -> tuple[np.ndarr
     raise ValueError(f"the video has fewer than {frame_index + 1} frames")
 
 
-def _encode_jpeg(rgb: np.ndarray, quality: int = 84) -> str:
+def encode_jpeg(rgb: np.ndarray, quality: int = 84) -> str:
     import cv2
 
     ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(rgb[:, :, ::-1]),
@@ -137,14 +152,7 @@ def build_still(analysis: Analysis, rep: dict[str, Any]) -> dict[str, Any]:
         y1 = int(min(H, np.ceil(pts[:, 1].max() + 0.5 * m)))
         if x1 - x0 < 16 or y1 - y0 < 16:
             x0, y0, x1, y1 = 0, 0, W, H
-    crop = img[y0:y1, x0:x1]
-    scale = min(1.0, STILL_MAX_SIDE_PX / max(crop.shape[:2]))
-    if scale < 1.0:
-        import cv2
-
-        crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)),
-                                 max(1, round(crop.shape[0] * scale))),
-                          interpolation=cv2.INTER_AREA)
+    crop, scale = fit_crop(img, x0, y0, x1, y1)
     cw, ch = crop.shape[1], crop.shape[0]
     missing: dict[str, list[str]] = {}  # reason -> metrics not drawn for it
     for k in SAGITTAL_AT_IC:
@@ -154,7 +162,7 @@ def build_still(analysis: Analysis, rep: dict[str, Any]) -> dict[str, Any]:
     vals = c.values()
     side_word = {"L": "left", "R": "right"}
     return {
-        "ok": True, "src": _encode_jpeg(crop), "width": cw, "height": ch,
+        "ok": True, "src": encode_jpeg(crop), "width": cw, "height": ch,
         "overlay": _overlay_svg(c.mapped((p - np.array([x0, y0])) * scale), cw, ch),
         "t_s": c.frame_t_s, "ic_t_s": c.t_s, "step": i,
         "foot": side_word.get(c.foot, c.foot), "why": why,
