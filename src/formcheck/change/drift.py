@@ -11,9 +11,11 @@ Definitions
   per-step values; cadence = 60 000 / mean step time, as in :mod:`formcheck.change.mdc`);
   windows with fewer than ``min_values`` steps are left out.
 * Trend: ordinary least squares of the window values on the mean contact time of their
-  steps; its ``confidence`` (95 %) interval from Student's t with (windows - 2) degrees of
-  freedom.  The windows, not the steps, are the units: step values are serially correlated
-  within a window, window medians much less so.
+  steps; its ``confidence`` (95 %) interval from Student's t with (n_eff - 2) degrees of
+  freedom, n_eff = windows x (1 - r1) / (1 + r1) when the residuals' lag-1 autocorrelation
+  r1 is positive (the standard error scaled to match; Santer et al. 2000, J Geophys Res
+  105:7337).  The windows, not the steps, are the units: step values are serially
+  correlated within a window, window medians much less so, and r1 covers what is left.
 * Change over the run = slope x span; for cadence and the step, stride and contact times
   also as % of the trend's value at the first step.
 * Verdict: ``drift`` when the trend's interval excludes zero (the change is more than the
@@ -175,8 +177,17 @@ def drift_of(metric_id: str, steps: dict[str, np.ndarray], unit: str = "",
     slope = float(((x - xm) * (y - y.mean())).sum() / sxx)
     icpt = float(y.mean() - slope * xm)
     resid = y - (icpt + slope * x)
-    dof = len(ok) - 2
-    se = math.sqrt(float((resid ** 2).sum()) / dof / sxx)
+    n_w = len(ok)
+    # windows next to each other can share slow structure (the pose model's errors beat with
+    # the frame rate, the pace wanders): with lag-1 autocorrelation r1 > 0 of the residuals,
+    # n_eff = n (1 - r1) / (1 + r1) windows count (Santer et al. 2000, J Geophys Res
+    # 105:7337)
+    r1 = float(np.sum(resid[1:] * resid[:-1]) / np.sum(resid ** 2)) \
+        if n_w > 3 and np.sum(resid ** 2) > 0 else 0.0
+    n_eff = n_w * (1 - r1) / (1 + r1) if r1 > 0 else float(n_w)
+    n_eff = max(3.0, min(float(n_w), n_eff))
+    dof = n_eff - 2
+    se = math.sqrt(float((resid ** 2).sum()) / (n_w - 2) / sxx) * math.sqrt((n_w - 2) / dof)
     tq = float(scipy.stats.t.ppf(0.5 + float(cfg["confidence"]) / 2, dof))
     lo, hi = slope - tq * se, slope + tq * se
     span_min = span / 60.0
