@@ -198,7 +198,7 @@ def test_cli_writes_page_and_json_and_fails_in_one_line(folders: dict[str, Path]
     assert r.exit_code == 3 and len(r.output.strip().splitlines()) == 1
     r = run.invoke(compare_command, [str(tmp_path), str(folders["base"]), "-o",
                                      str(tmp_path / "y")])
-    assert r.exit_code == 3 and "report.json" in r.output
+    assert r.exit_code == 13 and "report.json" in r.output  # ReportFolderError, as export
     r = run.invoke(compare_command, [str(folders["base"])])
     assert r.exit_code == 2
     r = run.invoke(compare_command, [str(folders["base"]), str(folders["same"]), "--date",

@@ -28,16 +28,12 @@ from typing import Any
 import numpy as np
 
 from formcheck.change import mdc
-from formcheck.errors import InputNotFoundError
+from formcheck.errors import InputNotFoundError, ReportFolderError
 from formcheck.results import label
 
 CHANGED = "changed"
 NO_CHANGE = "no change you can tell from these clips"
 CANNOT = "cannot compare"
-
-
-class ReportFolderError(InputNotFoundError):
-    """An input is not a readable formcheck report folder (exit 3, as a missing input)."""
 
 
 @dataclass(frozen=True)
@@ -155,7 +151,7 @@ def load_session(folder: str | os.PathLike[str], date: datetime | None = None) -
     """Read a report folder.  Raises :class:`ReportFolderError` (one line) if it is not one."""
     p = Path(folder)
     if not p.is_dir():
-        raise ReportFolderError("not a folder; give report folders written by "
+        raise InputNotFoundError("not a folder; give report folders written by "
                                 "'formcheck analyze' (or videos)", p)
     if not (p / "report.json").is_file():
         raise ReportFolderError("no report.json here; give report folders written by "
