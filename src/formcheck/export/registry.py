@@ -20,13 +20,11 @@ from pathlib import Path
 from types import ModuleType
 
 from formcheck.export import c3d, fitcsv, mot, trc
+from formcheck.export.names import DEFAULT_SUBDIR
 from formcheck.export.source import ExportSource, ReportFolderError, from_analysis, load
 
 #: Format name (as given to ``--format``) -> its module.
 FORMATS: dict[str, ModuleType] = {"c3d": c3d, "trc": trc, "mot": mot, "fit-csv": fitcsv}
-
-from formcheck.export.names import DEFAULT_SUBDIR  # noqa: E402,F401  (re-exported)
-
 __all__ = ["FORMATS", "DEFAULT_SUBDIR", "ExportSource", "ReportFolderError", "export_folder",
            "file_name", "formats_from", "from_analysis", "load", "write_all"]
 
