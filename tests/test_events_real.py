@@ -77,3 +77,60 @@ def test_side_confidence_follows_evidence(pose_of) -> None:
         assert not m.summaries[sid].usable
         assert "left and which right is uncertain" in m.summaries[sid].reason
     assert all(not v.per_side for v in m.summaries.values())
+
+
+SPRINT = "sprint_start_pan.mp4"
+#: The clip's published touchdown/take-off frames are +/-1 frame; one more for the detector.
+SPRINT_TOL_FRAMES = 2.0
+
+
+def _sprint_frames() -> tuple[list[float], list[float]]:
+    """(touchdowns, take-offs) published with the sprint clip (labels.json
+    event_frames_approx: take-off first, then alternating touchdown / take-off)."""
+    import json
+
+    if not LABELS.is_file():
+        pytest.skip(f"{LABELS} is absent: the labels live beside the repository")
+    frames = [float(x) for x in json.loads(LABELS.read_text())[SPRINT]["event_frames_approx"]]
+    return frames[1::2], frames[0::2]
+
+
+def test_sprint_clip_reports_no_events_it_cannot_back(pose_of) -> None:
+    """The accelerating block start (far, small runner; the step rhythm changes every step)
+    is beyond formcheck's events today (docs/validation.md).  What users get must then be no
+    steps rather than wrong ones: every contact the analysis reports lies within
+    SPRINT_TOL_FRAMES of a published touchdown, and no cadence is measured without steps."""
+    touchdowns, _ = _sprint_frames()
+    ps = pose_of(shared_clip(SPRINT))
+    an = analyze_pose(ps)
+    ic_f = np.interp(an.events.ic_t_s, ps.t_s, ps.frame_index.astype(float))
+    td = np.array(touchdowns)
+    wrong = [float(f) for f in ic_f if np.min(np.abs(td - f)) > SPRINT_TOL_FRAMES]
+    if wrong:
+        assert not an.metrics.summaries["cadence_spm"].usable, (
+            f"contacts at frames {wrong} match no published touchdown, yet cadence is reported")
+    else:
+        assert an.events.n == 0 or ic_f.size <= td.size
+
+
+@pytest.mark.xfail(strict=True, reason="accelerating sprint start: the spectral step rhythm "
+                   "is meaningless on 2 s of accelerating steps, so no contact is found "
+                   "(docs/validation.md); strict, so finding them flags this test for update")
+def test_sprint_clip_published_events_found(pose_of) -> None:
+    """Goal: every published touchdown, and the take-off after it, found within
+    SPRINT_TOL_FRAMES by the events stage run on the landmarks as a side view (the clip fails
+    the upright-body gate, so the full analysis withholds it)."""
+    from formcheck import events as events_mod
+    from formcheck import signals, view
+
+    touchdowns, take_offs = _sprint_frames()
+    ps = pose_of(shared_clip(SPRINT))
+    c = signals.clean(ps.t_s, ps.xy_px, ps.visibility, repair_identity=True)
+    ev = events_mod.detect(c, view.classify(c, view="side"))
+    fi = ps.frame_index.astype(float)
+    ic_f = np.interp(ev.ic_t_s, ps.t_s, fi)
+    to_f = np.interp(ev.to_t_s[np.isfinite(ev.to_t_s)], ps.t_s, fi)
+    for f in touchdowns:
+        assert ic_f.size and np.min(np.abs(ic_f - f)) <= SPRINT_TOL_FRAMES, (f, ic_f)
+    for f in (x for x in take_offs if x > touchdowns[0]):
+        assert to_f.size and np.min(np.abs(to_f - f)) <= SPRINT_TOL_FRAMES, (f, to_f)
