@@ -32,6 +32,14 @@ READING_ORDER = (
     "vertical_oscillation_pct_leg", "vertical_oscillation_cm", "knee_flexion_midstance_deg",
     "step_time_asymmetry_pct", "contact_time_asymmetry_pct",
 )
+#: The metrics issue 14 added (speed, step and stride length, vertical ratio): each order above
+#: must be kept for the others, and these come where the registry puts them (summaries: after
+#: the other step-based metrics, before the left/right comparisons; reading: speed and lengths
+#: in "rhythm" after the times, the ratio in "bounce" after vertical oscillation).
+ADDED = ("speed_mps", "step_length_m", "stride_length_m", "vertical_ratio_pct")
+SUMMARY_ORDER_NOW = SUMMARY_ORDER[:14] + ADDED + SUMMARY_ORDER[14:]
+READING_ORDER_NOW = (READING_ORDER[:3] + ADDED[:3] + READING_ORDER[3:15] + ADDED[3:]
+                     + READING_ORDER[15:])
 #: batch.KEY_METRICS and report/html.py SAGITTAL_AT_IC before the registry.
 KEY_METRICS = ("overstride_pct_leg", "foot_strike_angle_deg", "heel_strike_share_pct",
                "trunk_lean_deg", "contact_time_ms", "knee_flexion_midstance_deg",
@@ -48,9 +56,9 @@ def test_every_metric_has_a_label_unit_and_a_unique_id() -> None:
 
 
 def test_derived_lists_keep_the_orders_the_outputs_had() -> None:
-    assert tuple(d.id for d in registry.in_summary_order()) == SUMMARY_ORDER
-    assert tuple(LABELS) == tuple(registry.labels()) == READING_ORDER
-    assert tuple(UNITS) == READING_ORDER
+    assert tuple(d.id for d in registry.in_summary_order()) == SUMMARY_ORDER_NOW
+    assert tuple(LABELS) == tuple(registry.labels()) == READING_ORDER_NOW
+    assert tuple(UNITS) == READING_ORDER_NOW
     assert registry.key_metrics() == KEY_METRICS
     assert registry.group("sagittal_at_ic") == SAGITTAL_AT_IC
     assert STEP_COLUMNS == registry.step_columns()

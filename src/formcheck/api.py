@@ -44,7 +44,10 @@ class Options:
         model: pose model bundle path (None = packaged model).
         slowmo: slow-motion factor of the clip (2 = plays at half speed).
         view, direction, setting, gait: override the automatic classification.
-        height_cm: runner's height, to report vertical oscillation in cm.
+        height_cm: runner's height, for the figures in metres (the image scale from the
+            runner's leg length, :mod:`formcheck.metrics.scale`).
+        scale_px_per_m: the image scale at the runner (px per metre); wins over
+            ``height_cm``.
         start_s, end_s: analyse only this window (real time, s).
         rules: rules TOML path (None = packaged rules).
         model_side_px: longest side of frames handed to the model.
@@ -70,6 +73,7 @@ class Options:
     num_poses: int = DEFAULT_NUM_POSES
     person: int | None = None
     jobs: int | None = 1
+    scale_px_per_m: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         """The analysis settings (``jobs`` is left out: it changes how fast, not what)."""
@@ -185,7 +189,7 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
     camera = view.vertical_travel_doubts(pose.xy_px, vinfo)
     met = metrics_mod.compute(clean, vinfo, ev, height_cm=options.height_cm,
                               detection_rate=det_rate, body_plausible=plausible,
-                              extra_doubts=camera)
+                              extra_doubts=camera, scale_px_per_m=options.scale_px_per_m)
     ruleset = rules_mod.load_rules(Path(options.rules) if options.rules else None)
     findings = rules_mod.evaluate(gait.judged(met.summaries, vinfo.gait), ruleset, met.doubts)
     warnings = met.warnings

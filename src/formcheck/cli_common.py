@@ -117,7 +117,7 @@ def run_guarded(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 CHOICES: dict[str, tuple[str, ...]] = {
     "view": ("side", "front", "back", "oblique"),
     "direction": ("left", "right"),
-    "setting": ("treadmill", "overground"),
+    "setting": ("treadmill", "overground", "pan"),
     "gait": ("running", "walking"),
 }
 
@@ -132,11 +132,17 @@ DIRECTION = click.option("--direction", type=click.Choice(CHOICES["direction"]),
                          help="Override the direction the runner faces in the image (side "
                          "view).")
 SETTING = click.option("--setting", type=click.Choice(CHOICES["setting"]), default=None,
-                       help="Override treadmill/overground.")
+                       help="Override treadmill/overground; 'pan': the camera pans or travels "
+                       "to follow the runner (no speed).")
 GAIT = click.option("--gait", type=click.Choice(CHOICES["gait"]), default=None,
                     help="Override running/walking.")
 HEIGHT = click.option("--height", type=click.FloatRange(min=50, max=250), default=None,
-                      help="Runner's height in cm (vertical oscillation in cm).")
+                      help="Runner's height in cm: the image scale for speed, step length "
+                      "and vertical oscillation in metres/cm.")
+SCALE = click.option("--scale", "scale", type=click.FloatRange(min=1.0, max=100000.0),
+                     default=None, metavar="PX_PER_M",
+                     help="Image scale at the runner in pixels per metre (wins over "
+                     "--height).")
 RULES = click.option("--rules", type=click.Path(), default=None,
                      help="Rules TOML overriding the packaged thresholds and advice.")
 MAX_PEOPLE = click.option("--max-people", type=click.IntRange(1, 5), default=4,
@@ -152,7 +158,8 @@ MAX_SIZE = click.option("--max-size", type=click.IntRange(240, 4320), default=10
 
 #: The analysis settings (each becomes a :class:`formcheck.api.Options` field, see
 #: :func:`analysis_fields`).
-ANALYSIS_OPTIONS = (MODEL, SLOWMO, VIEW, DIRECTION, SETTING, GAIT, HEIGHT, RULES, MAX_PEOPLE)
+ANALYSIS_OPTIONS = (MODEL, SLOWMO, VIEW, DIRECTION, SETTING, GAIT, HEIGHT, SCALE, RULES,
+                    MAX_PEOPLE)
 #: What to write besides report.json, metrics.json and steps.csv.
 OUTPUT_OPTIONS = (NO_VIDEO, NO_HTML, MAX_SIZE)
 
@@ -173,5 +180,6 @@ def analysis_fields(kw: Mapping[str, Any]) -> dict[str, Any]:
     return {"model": kw.get("model"), "slowmo": kw.get("slowmo") or 1.0,
             "view": kw.get("view"), "direction": kw.get("direction"),
             "setting": kw.get("setting"), "gait": kw.get("gait"),
-            "height_cm": kw.get("height"), "rules": kw.get("rules"),
+            "height_cm": kw.get("height"), "scale_px_per_m": kw.get("scale"),
+            "rules": kw.get("rules"),
             "num_poses": kw.get("max_people") or DEFAULT_NUM_POSES}

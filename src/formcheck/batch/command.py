@@ -38,8 +38,8 @@ def batch_command(input_path: str, out: str, jobs: int | None, scheduler: str | 
     and write one report folder per recording plus summary.csv and summary.html to --out.
 
     The settings apply to every recording; a manifest's columns view, direction, setting,
-    gait, slowmo, height_cm, start_s and end_s override them for their row. A rerun skips
-    recordings whose content and settings are unchanged. Exit code 0 when
+    gait, slowmo, height_cm, scale_px_per_m, start_s and end_s override them for their row.
+    A rerun skips recordings whose content and settings are unchanged. Exit code 0 when
     every recording succeeded, 10 when any failed (listed in summary.csv with the reason).
     """
     defaults = analysis_fields(kw)

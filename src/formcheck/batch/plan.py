@@ -20,8 +20,8 @@ from formcheck.errors import BatchSetupError, InputNotFoundError
 from formcheck.hashing import sha256_of
 
 #: Manifest columns that are per-recording settings (everything else but ``path`` is a label).
-SETTING_COLUMNS = ("view", "direction", "setting", "gait", "slowmo", "height_cm", "start_s",
-                   "end_s")
+SETTING_COLUMNS = ("view", "direction", "setting", "gait", "slowmo", "height_cm",
+                   "scale_px_per_m", "start_s", "end_s")
 
 
 def find_videos(folder: Path, exclude: Path | None = None) -> list[Path]:
@@ -68,6 +68,8 @@ def _parse_value(col: str, raw: str) -> Any:
         raise ValueError(f"slowmo {v!r} must be at least 0.01")
     if col == "height_cm" and not 50 <= x <= 250:
         raise ValueError(f"height_cm {v!r} must be between 50 and 250")
+    if col == "scale_px_per_m" and not 1 <= x <= 100000:
+        raise ValueError(f"scale_px_per_m {v!r} must be between 1 and 100000")
     if col in ("start_s", "end_s") and x < 0:
         raise ValueError(f"{col} {v!r} must not be negative")
     return x

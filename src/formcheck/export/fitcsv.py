@@ -15,14 +15,23 @@ cadence                   rpm     strides/min, the integer part: 60000 / (2 x
 fractional_cadence        rpm     the remainder, in FIT's 1/128 steps
 stance_time               ms      ``contact_time_ms``
 stance_time_percent       %       ``duty_factor_pct`` (contact / stride time)
-vertical_oscillation      mm      ``vertical_oscillation_pct_leg`` x leg length, the leg
-                                  taken as 0.491 x height as for
-                                  ``vertical_oscillation_cm``; empty without --height
+vertical_oscillation      mm      ``vertical_oscillation_pct_leg`` x leg length (report.json
+                                  ``view.leg_length_px``) / the image scale (report.json
+                                  ``scale``), as for ``vertical_oscillation_cm``; empty
+                                  without a scale (``--height`` or ``--scale``)
+speed                     m/s     ``speed_mps`` (FIT stores it in mm/s, scale 1000)
+enhanced_speed            m/s     the same (FIT's 32-bit field for speeds over 65 m/s)
+step_length               mm      ``step_length_m`` x 1000 (FIT's step: one footfall to
+                                  the next)
+vertical_ratio            %       ``vertical_ratio_pct`` (vertical oscillation / step
+                                  length x 100)
 ========================  ======  ===================================================
 
-``stance_time_balance``, ``step_length`` and ``vertical_ratio`` are not written: the first
-is a running left/right share, not a per-step value, and the others need the running speed,
-which a video does not give.  Empty cells: not measured for that step.
+``stance_time_balance`` is not written: it is a running left/right share, not a per-step
+value (formcheck's is report.json's ``contact_time_asymmetry_pct``).  Speed and step length
+are empty when formcheck gives no speed (no scale, a panning camera, a treadmill setting only
+guessed, a clip that looks slowed down: see docs/metrics.md), vertical ratio when there is
+no speed.  Empty cells: not measured for that step.
 """
 
 from __future__ import annotations
@@ -35,10 +44,12 @@ from pathlib import Path
 from formcheck.export.source import ExportSource
 
 SUFFIX = "_fit.csv"
-DESCRIPTION = "FIT-style CSV: per-step cadence, stance time, vertical oscillation (FIT names)"
+DESCRIPTION = ("FIT-style CSV: per-step cadence, stance time, vertical oscillation, speed, "
+               "step length, vertical ratio (FIT names)")
 
 COLUMNS = ("step", "foot", "time_s", "valid", "side_confident", "cadence",
-           "fractional_cadence", "stance_time", "stance_time_percent", "vertical_oscillation")
+           "fractional_cadence", "stance_time", "stance_time_percent", "vertical_oscillation",
+           "speed", "enhanced_speed", "step_length", "vertical_ratio")
 
 
 def _f(row: dict, key: str) -> float | None:
@@ -46,12 +57,23 @@ def _f(row: dict, key: str) -> float | None:
     return None if v is None or v == "" or not math.isfinite(float(v)) else float(v)
 
 
+def _withheld(report: dict) -> set[str]:
+    """Metric ids the report gives no number for (not measurable, or not assessed): their
+    per-step values are not exported either."""
+    return {k for k, m in report.get("metrics", {}).items() if m.get("value") is None}
+
+
+def _kept(row: dict, key: str, withheld: set[str], nd: int) -> float | None:
+    v = _f(row, key)
+    return None if v is None or key in withheld else round(v, nd)
+
+
 def rows(src: ExportSource) -> list[dict[str, object]]:
     """The CSV rows (None = empty cell)."""
-    from formcheck.metrics.stance import LEG_FRACTION_OF_HEIGHT
-
-    height_cm = src.report.get("options", {}).get("height_cm")
-    leg_mm = LEG_FRACTION_OF_HEIGHT * float(height_cm) * 10.0 if height_cm else None
+    leg_px = src.report.get("view", {}).get("leg_length_px")
+    leg_mm = None if src.m_per_px is None or not leg_px \
+        else float(leg_px) * src.m_per_px * 1000.0
+    withheld = _withheld(src.report)
     out = []
     for i, s in enumerate(src.report["steps"]):
         st = _f(s, "step_time_ms")
@@ -66,7 +88,12 @@ def rows(src: ExportSource) -> list[dict[str, object]]:
             "stance_time": _f(s, "contact_time_ms"),
             "stance_time_percent": _f(s, "duty_factor_pct"),
             "vertical_oscillation": None if vo is None or leg_mm is None
-            else round(vo / 100.0 * leg_mm, 1),
+            or "vertical_oscillation_cm" in withheld else round(vo / 100.0 * leg_mm, 1),
+            "speed": _kept(s, "speed_mps", withheld, 3),
+            "enhanced_speed": _kept(s, "speed_mps", withheld, 3),
+            "step_length": None if (sl := _kept(s, "step_length_m", withheld, 4)) is None
+            else round(sl * 1000.0),
+            "vertical_ratio": _kept(s, "vertical_ratio_pct", withheld, 2),
         })
     return out
 

@@ -24,10 +24,11 @@ OpenSim's convention).  In front and back views X is image-right and Y up.  The 
 image corner behind the runner and at the bottom of the frame (bottom-left when the runner
 faces image-right, bottom-right when facing left; bottom-left in front/back views).
 
-Units: metres when the runner's height was given (``--height``), with the same single scale
-formcheck uses for ``vertical_oscillation_cm``: leg length (hip-knee + knee-ankle, median,
-``ViewInfo.leg_length_px``) = :data:`formcheck.metrics.stance.LEG_FRACTION_OF_HEIGHT` x
-height.  Otherwise pixels of the upright frame.  No other scale is ever assumed.
+Units: metres when the image scale is known (``--scale PX_PER_M``, or the runner's height
+``--height``), with the one scale every metre figure of formcheck uses
+(:mod:`formcheck.metrics.scale`, report.json ``scale``: from the height, the stance leg's
+hip-knee + knee-ankle length = 0.491 x height).  Otherwise pixels of the upright frame.  No
+other scale is ever assumed.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from formcheck.config import settings
 from formcheck.errors import InputNotFoundError, PoseFileError, ReportFolderError
 from formcheck.landmarks import LEG, N_LANDMARKS, NAMES
 
@@ -197,8 +199,6 @@ def from_analysis(analysis: Any, report: dict[str, Any], steps: tuple[Step, ...]
                   where: Path | None = None) -> ExportSource:
     """An :class:`ExportSource` from an :class:`formcheck.api.Analysis` and the report it
     wrote (what ``analyze --export`` can use without reading the folder back)."""
-    from formcheck.metrics.stance import LEG_FRACTION_OF_HEIGHT
-
     steps = steps if steps is not None else _steps(report, Path(where or ".") / "report.json")
     ev = analysis.events
     here = where / "report.json" if where is not None else None
@@ -224,13 +224,9 @@ def from_analysis(analysis: Any, report: dict[str, Any], steps: tuple[Step, ...]
 
     vinfo = analysis.view
     w, h = int(analysis.pose.width_px), int(analysis.pose.height_px)
-    height_cm = analysis.options.height_cm
-    leg = float(vinfo.leg_length_px)
-    if height_cm and np.isfinite(leg) and leg > 0:
-        m_per_px: float | None = LEG_FRACTION_OF_HEIGHT * float(height_cm) / 100.0 / leg
-        unit = "m"
-    else:
-        m_per_px, unit = None, "px"
+    scale = analysis.metrics.scale
+    m_per_px = scale.m_per_px if scale is not None else None
+    unit = "m" if m_per_px is not None else "px"
     sagittal = vinfo.view in ("side", "oblique")
     sign = int(vinfo.sign)
     pts = np.zeros(xy.shape[:-1] + (3,))
@@ -246,9 +242,13 @@ def from_analysis(analysis: Any, report: dict[str, Any], steps: tuple[Step, ...]
     else:
         axes = (f"X image right, Y up, Z = 0 (2D, {vinfo.view} view); origin bottom left corner "
                 f"of the {w}x{h} px frame; {unit}")
-    if m_per_px is not None:
-        axes += (f" (scale {m_per_px * 1000:.4f} mm/px from height {height_cm:g} cm: leg "
-                 f"length {leg:.1f} px = {LEG_FRACTION_OF_HEIGHT} x height)")
+    if m_per_px is not None and scale is not None and scale.source == "height":
+        frac = settings()["scale"]["leg_fraction_of_height"]
+        axes += (f" (scale {m_per_px * 1000:.4f} mm/px from height {scale.height_cm:g} cm: "
+                 f"stance leg length {scale.leg_px:.1f} px = {frac} x height, +/-"
+                 f"{100 * scale.rel_uncertainty:.1f} %)")
+    elif m_per_px is not None:
+        axes += f" (scale {m_per_px * 1000:.4f} mm/px, given with --scale)"
     name = Path(str(report.get("source", {}).get("file") or analysis.source or "formcheck")).stem
     return ExportSource(name=name or "formcheck", t_s=t, fps=float(clean.fps), xy_px=xy,
                         points=pts, unit=unit, m_per_px=m_per_px, sign=sign, view=vinfo.view,

@@ -23,6 +23,8 @@ from formcheck.metrics import arm_swing, cadence, foot_strike, overstride, stanc
 from formcheck.metrics import registry as _reg
 from formcheck.metrics.playback import doubts as _playback_doubts
 from formcheck.metrics.playback import slowmo_hint
+from formcheck.metrics.scale import Scale
+from formcheck.metrics.scale import estimate as _estimate_scale
 from formcheck.metrics.steps import STEP_COLUMNS, StepTable
 from formcheck.metrics.summary import Context, summarize
 from formcheck.results import Doubt, MetricSummary, apply_doubts
@@ -46,6 +48,7 @@ class Metrics:
     fps_real: float
     lean_series_deg: np.ndarray
     doubts: tuple[Doubt, ...] = ()
+    scale: Scale | None = None
 
 
 def _drop_implausible(vals: dict[str, np.ndarray], ranges: dict[str, list[float]]
@@ -80,8 +83,12 @@ def _step_values(ctx: Context) -> dict[str, np.ndarray]:
 
 def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | None = None,
             detection_rate: float = 1.0, body_plausible: float = 1.0,
-            extra_doubts: tuple[Doubt, ...] = ()) -> Metrics:
+            extra_doubts: tuple[Doubt, ...] = (), scale_px_per_m: float | None = None
+            ) -> Metrics:
     """Per-step metrics and clip summaries (see module docstring).
+
+    The image scale for the figures in metres comes from ``scale_px_per_m`` (``--scale``)
+    or ``height_cm`` (:func:`formcheck.metrics.scale.estimate`).
 
     ``extra_doubts`` (found by earlier stages, e.g. a moving camera) and the doubts found here
     (the clip looks slowed down or sped up) turn the metrics they name into "not assessed"
@@ -90,7 +97,7 @@ def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | N
     ctx = Context(clean=clean, view=view, ev=ev, gates=settings()["gates"], height_cm=height_cm,
                   detection_rate=detection_rate, body_plausible=body_plausible,
                   step_times_s=cadence.step_times_s(ev), stride_times_s=cadence.stride_times_s(ev),
-                  lean_deg=lean)
+                  lean_deg=lean, scale=_estimate_scale(clean, ev, height_cm, scale_px_per_m))
     vals = _step_values(ctx)
     implausible = _drop_implausible(vals, settings()["plausible"])
     classes = tuple(foot_strike.classify(a) for a in vals[foot_strike.ANGLE.id])
@@ -134,4 +141,5 @@ def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | N
             doubts.append(d)
     summaries = apply_doubts(summaries, doubts)
     return Metrics(steps=steps, summaries=summaries, warnings=tuple(warnings),
-                   fps_real=clean.fps, lean_series_deg=lean, doubts=tuple(doubts))
+                   fps_real=clean.fps, lean_series_deg=lean, doubts=tuple(doubts),
+                   scale=ctx.scale)

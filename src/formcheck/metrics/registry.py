@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 #: The metric modules, in registry order (a new module goes at the end).
 MODULES: tuple[str, ...] = ("cadence", "overstride", "foot_strike", "trunk_lean", "stance",
-                            "arm_swing", "asymmetry")
+                            "arm_swing", "asymmetry", "speed", "step_length", "vertical_ratio")
 
 #: Camera views (formcheck.view): a metric's ``views`` is a tuple of these.
 ANY_VIEW: tuple[str, ...] = ("side", "oblique", "front", "back")

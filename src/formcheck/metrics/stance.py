@@ -9,8 +9,10 @@ vertical oscillation.
   (stance-phase knee flexion peaks near there).  Well under 40-45 deg suggests a stiff
   landing (Souza 2016).
 * ``vertical_oscillation_pct_leg`` = peak-to-peak vertical travel of the hip midpoint over each
-  step, % of leg length; in cm when the runner's height is given (leg length taken as
-  0.491 x height: thigh + shank, Winter's anthropometry).
+  step, % of leg length; ``vertical_oscillation_cm`` the same in cm when the image scale is
+  known (``--height`` or ``--scale``, :mod:`formcheck.metrics.scale`): % leg x leg length
+  (px) / scale (px per m).  Garmin's running-dynamics vertical oscillation is the same
+  quantity measured at the torso (FIT ``record.vertical_oscillation``, mm).
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from formcheck.gait import duty_factor_pct
 from formcheck.landmarks import LEG, hip_mid
 from formcheck.metrics.geometry import at, flexion_deg
 from formcheck.metrics.registry import SAGITTAL, MetricDef
+from formcheck.metrics.scale import NO_SCALE
 from formcheck.metrics.summary import Context
 from formcheck.results import MetricSummary, not_measurable
 
-LEG_FRACTION_OF_HEIGHT = 0.491
 #: Per side: hip, knee, ankle.
 KNEE = {s: LEG[s][:3] for s in ("L", "R")}
 
@@ -78,15 +80,20 @@ def per_step(ctx: Context) -> dict[str, np.ndarray]:
 
 
 def summarize_cm(ctx: Context) -> MetricSummary:
-    """Vertical oscillation in cm: the %-of-leg summary x leg length, leg length taken as
-    :data:`LEG_FRACTION_OF_HEIGHT` x the runner's height; needs ``--height``."""
-    vo = ctx.summaries[OSCILLATION.id]
-    if ctx.height_cm and vo.usable:
-        k = LEG_FRACTION_OF_HEIGHT * ctx.height_cm / 100.0
-        return MetricSummary(**{**vo.__dict__, "id": CM.id, "unit": CM.unit,
-                                "value": float(vo.value) * k, "spread": (vo.spread or 0.0) * k})
+    """Vertical oscillation in cm: the %-of-leg summary x leg length (px) / the image scale
+    (px per m, :mod:`formcheck.metrics.scale`); needs ``--height`` or ``--scale``.  ``extra``
+    holds the scale's source and relative uncertainty."""
+    vo, sc = ctx.summaries[OSCILLATION.id], ctx.scale
+    if vo.usable and sc is not None and sc.known:
+        k = ctx.view.leg_length_px / float(sc.px_per_m)  # m per leg length: % leg -> cm
+        value = float(vo.value) * k
+        extra = {"scale_source": sc.source, "scale_px_per_m": round(float(sc.px_per_m), 3),
+                 "scale_rel_uncertainty_pct": round(100.0 * sc.rel_uncertainty, 2),
+                 "scale_uncertainty": round(value * sc.rel_uncertainty, 4)}
+        return MetricSummary(**{**vo.__dict__, "id": CM.id, "unit": CM.unit, "value": value,
+                                "spread": (vo.spread or 0.0) * k, "extra": extra})
     return not_measurable(CM.id, CM.unit, vo.reason if not vo.usable
-                          else "give the runner's height with --height CM")
+                          else sc.reason if sc is not None and sc.reason else NO_SCALE)
 
 
 OSCILLATION = MetricDef("vertical_oscillation_pct_leg", "Vertical oscillation", "% leg length",

@@ -21,6 +21,7 @@ import numpy as np
 from formcheck.events import Events
 from formcheck.landmarks import L_HEEL, L_TOE, R_HEEL, R_TOE
 from formcheck.metrics.registry import FRONTAL, SAGITTAL, MetricDef
+from formcheck.metrics.scale import Scale
 from formcheck.results import MetricSummary, Status, not_measurable
 from formcheck.signals import CleanSeries
 from formcheck.view import ViewInfo
@@ -38,7 +39,8 @@ class Context:
     ``vals``: per-step values by metric id (filled by the wiring before any summary);
     ``summaries``: the summaries made so far, in evaluation order (a metric may build on an
     earlier one, e.g. the heel-strike share on the foot-strike angle).  Times in s (real time),
-    positions in px of the cleaned series."""
+    positions in px of the cleaned series; ``scale``: the image scale at the runner
+    (:mod:`formcheck.metrics.scale`), for the figures in metres."""
 
     clean: CleanSeries
     view: ViewInfo
@@ -54,6 +56,7 @@ class Context:
     classes: tuple[str, ...] = ()
     summaries: dict[str, MetricSummary] = field(default_factory=dict)
     side_ok: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    scale: Scale | None = None
 
     @property
     def fps(self) -> float:

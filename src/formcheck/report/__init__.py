@@ -16,8 +16,9 @@ from formcheck import __version__
 from formcheck.hashing import sha256_of
 
 SCHEMA_NAME = "formcheck.report"
-#: 1.1: steps[].side_confident, quality.sides_reliable_share; 1.2: people, doubts
-SCHEMA_VERSION = "1.2"
+#: 1.1: steps[].side_confident, quality.sides_reliable_share; 1.2: people, doubts; 1.3: scale
+#: (the image scale at the runner), the speed metrics, setting "pan"
+SCHEMA_VERSION = "1.3"
 
 
 def _clean(o: Any) -> Any:
@@ -78,6 +79,7 @@ def build_report(analysis: Any, video_info: dict[str, Any] | None = None,
         },
         "people": a.people.to_dict() if getattr(a, "people", None) is not None else None,
         "doubts": [d.to_dict() for d in getattr(met, "doubts", ())],
+        "scale": met.scale.to_dict() if getattr(met, "scale", None) is not None else None,
         "metrics": {k: v.to_dict() for k, v in met.summaries.items()},
         "findings": findings,
         "summary": {
