@@ -17,16 +17,18 @@ from click.testing import CliRunner
 from conftest import SAMPLE
 
 from formcheck.api import Options, analyze_pose
+from formcheck.config import settings
 from formcheck.export import FORMATS, export_folder, file_name, load
 from formcheck.export import angles as angles_mod
 from formcheck.export.command import export
 from formcheck.landmarks import L_HEEL, L_HIP, L_KNEE, L_SHOULDER, NAMES, NOSE, R_HEEL, hip_mid
-from formcheck.metrics import overstride, stance, trunk_lean
+from formcheck.metrics import overstride, trunk_lean
 from formcheck.pose import PoseSeries
 from formcheck.report.writer import OutputOptions, write_outputs
 from formcheck.video import probe
 
 HEIGHT_CM = 180.0
+LEG_FRACTION = settings()["scale"]["leg_fraction_of_height"]
 
 
 def _folder(pose: object, root: Path, name: str, height_cm: float | None) -> Path:
@@ -113,8 +115,9 @@ def test_c3d_round_trip_points_rate_events(folders, exported, unit):
 
 def test_c3d_units_are_stated_and_metres_follow_the_height(folders, exported):
     """The unit is in POINT:UNITS, the point descriptions and FORMCHECK:AXES; in metres, the
-    exported leg (hip-knee + knee-ankle, median) is 0.491 x the height given, and pixel and
-    metre exports differ by the one scale."""
+    exported leg (hip-knee + knee-ankle, median) is 0.491 x the height given (the scale is
+    read from the stance leg, report.json ``scale``: within 5 % over all frames), and pixel
+    and metre exports differ by the one scale, report.json's."""
     import ezc3d
 
     cm = ezc3d.c3d(str(_path(exported, folders, "m", "c3d")))["parameters"]
@@ -128,10 +131,14 @@ def test_c3d_units_are_stated_and_metres_follow_the_height(folders, exported):
     leg = (np.linalg.norm(p[:, L_HIP] - p[:, L_KNEE], axis=-1)
            + np.linalg.norm(p[:, L_KNEE] - p[:, 27], axis=-1))
     assert float(np.nanmedian(leg)) == pytest.approx(
-        stance.LEG_FRACTION_OF_HEIGHT * HEIGHT_CM / 100, rel=0.05)
+        LEG_FRACTION * HEIGHT_CM / 100, rel=0.05)
     rep = _report(folders["m"])
-    k = stance.LEG_FRACTION_OF_HEIGHT * HEIGHT_CM / 100 / rep["view"]["leg_length_px"]
+    sc = rep["scale"]
+    assert sc["source"] == "height" and sc["height_cm"] == HEIGHT_CM
+    k = LEG_FRACTION * HEIGHT_CM / 100 / sc["leg_px"]
     assert src_m.m_per_px == pytest.approx(k, rel=1e-3)
+    assert src_m.m_per_px == pytest.approx(1 / sc["px_per_m"], rel=1e-4)
+    assert _report(folders["px"])["scale"]["px_per_m"] is None
     np.testing.assert_allclose(src_m.points, src_px.points * src_m.m_per_px, rtol=1e-9,
                                equal_nan=True)
 
@@ -297,7 +304,8 @@ def test_fit_csv_matches_the_report(folders, exported, unit):
         rows = list(csv.DictReader(fh))
     assert list(rows[0]) == ["step", "foot", "time_s", "valid", "side_confident", "cadence",
                              "fractional_cadence", "stance_time", "stance_time_percent",
-                             "vertical_oscillation"]
+                             "vertical_oscillation", "speed", "enhanced_speed", "step_length",
+                             "vertical_ratio"]
     steps = rep["steps"]
     assert len(rows) == len(steps)
     vo = []
@@ -321,6 +329,11 @@ def test_fit_csv_matches_the_report(folders, exported, unit):
     else:
         assert len(vo) > 20
         assert float(np.median(vo)) == pytest.approx(10 * summary["value"], abs=0.6)
+    # the sample's setting is only guessed (treadmill, or a camera following the runner): no
+    # speed, so no speed, step length or vertical ratio cells (test_speed.py checks them)
+    assert rep["metrics"]["speed_mps"]["value"] is None
+    assert all(r[k] == "" for r in rows for k in ("speed", "enhanced_speed", "step_length",
+                                                  "vertical_ratio"))
     cad = rep["metrics"]["cadence_spm"]["value"]
     rpm_all = [int(r["cadence"]) + float(r["fractional_cadence"]) for r in rows if r["cadence"]]
     assert 2 * float(np.median(rpm_all)) == pytest.approx(cad, rel=0.03)
