@@ -27,6 +27,7 @@ DOCUMENTED_STEP_COLUMNS = [
     "shank_angle_ic_deg", "knee_flexion_ic_deg", "foot_strike_angle_deg", "strike_class",
     "trunk_lean_deg",
     "knee_flexion_midstance_deg", "vertical_oscillation_pct_leg",
+    "speed_mps", "step_length_m", "stride_length_m", "vertical_ratio_pct",
 ]
 
 

@@ -247,3 +247,31 @@ def test_outdoor_pace_clip_camera_follows_so_speed_is_not_measurable(pose_of):
             assert m.value is None and m.status is Status.NOT_MEASURABLE, (mid, m.value)
             assert "follow" in m.reason, m.reason
             assert np.isnan(a.metrics.steps.values[mid]).all()
+
+
+# ------------------------------------------------------------------------------ options
+
+
+def test_scale_and_pan_reach_the_options_from_cli_and_manifest(tmp_path):
+    from formcheck.api import Options as Opts
+    from formcheck.batch.plan import read_manifest
+    from formcheck.cli_common import CHOICES, analysis_fields
+
+    assert "pan" in CHOICES["setting"]
+    fields = analysis_fields({"scale": 412.5, "height": 170.0, "setting": "pan"})
+    assert Opts(**fields).scale_px_per_m == 412.5 and fields["setting"] == "pan"
+    m = tmp_path / "m.csv"
+    m.write_text("path,setting,scale_px_per_m\na.mp4,pan,350\nb.mp4,,0.5\n", encoding="utf-8")
+    entries, _ = read_manifest(m)
+    assert entries[0].overrides == {"setting": "pan", "scale_px_per_m": 350.0}
+    assert entries[0].error is None
+    assert "scale_px_per_m '0.5' must be between 1 and 100000" in entries[1].error
+
+
+def test_cli_help_lists_scale():
+    from click.testing import CliRunner
+
+    from formcheck.cli import main
+
+    out = CliRunner().invoke(main, ["analyze", "--help"]).output
+    assert "--scale PX_PER_M" in out and "pan" in out

@@ -42,10 +42,10 @@ from formcheck.results import MetricSummary
 SIDE: tuple[str, ...] = ("side",)
 
 GUESSED_TREADMILL = (
-    "the camera may be following the runner: formcheck guessed 'treadmill' from the runner's "
-    "landmarks, and a treadmill, running in place and a camera panning to follow the runner "
-    "look alike there (the stance foot moves back in the image in all three); give --setting "
-    "treadmill if the camera stood still beside a treadmill")
+    "treadmill only guessed: the camera may be following the runner (from the runner's "
+    "landmarks a treadmill, running in place and a camera panning to follow the runner look "
+    "alike: the stance foot moves back in the image in all three); give --setting treadmill "
+    "if the camera stood still beside a treadmill")
 PANNING = ("the camera follows the runner (--setting pan): the image moves with the camera, "
            "whose motion the landmarks do not give, so the runner's speed over the ground is "
            "not in the image")
