@@ -275,3 +275,11 @@ def test_cli_help_lists_scale():
 
     out = CliRunner().invoke(main, ["analyze", "--help"]).output
     assert "--scale PX_PER_M" in out and "pan" in out
+
+
+def test_front_view_gives_no_speed():
+    _, a = _run(Options(height_cm=HEIGHT_CM, setting="treadmill"), view="front", fps=60)
+    for mid in SPEED_IDS:
+        m = a.metrics.summaries[mid]
+        assert m.value is None and "needs a side view (this is a front view)" in m.reason
+        assert np.isnan(a.metrics.steps.values[mid]).all()

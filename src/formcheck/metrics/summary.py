@@ -93,7 +93,8 @@ def view_gate(d: MetricDef, ctx: Context) -> tuple[list[str], list[str]]:
     sagittal metrics."""
     v = ctx.view.view
     if v not in d.views:
-        need = {SAGITTAL: "a side view", FRONTAL: "a front or back view"}.get(
+        need = {SAGITTAL: "a side view", FRONTAL: "a front or back view",
+                ("side",): "a side view"}.get(
             d.views, " or ".join(d.views) + " view")
         return [f"needs {need} (this is a {v} view)"], []
     if d.views == SAGITTAL and v == "oblique":
