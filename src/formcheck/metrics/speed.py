@@ -10,7 +10,9 @@
 * **overground** (static camera, the runner crosses the frame): the hip midpoint's horizontal
   travel from the step's first contact to its last, over the time between them.  The stance
   foot must then stand still in the image: when it moves at more than
-  ``max_ground_motion_share`` of the hip's speed the camera pans, and nothing is given.
+  ``max_ground_motion_share`` of the hip's speed the camera pans (or the contacts are
+  wrong), and nothing is given; nor when the hips travel backwards in more than that share
+  of the steps (the runner turns round).
 * **pan** (``--setting pan``: the camera turns or travels to follow the runner): not
   measurable.  The image then moves with the camera, whose motion the landmarks do not
   give, and the scale changes with the runner's distance.
@@ -111,14 +113,19 @@ def blockers(ctx: Context) -> list[str]:
         return [GUESSED_TREADMILL]
     if setting == "overground":
         hip = hip_speed_px_s(ctx)
+        hip = hip[np.isfinite(hip)]
         foot = np.abs(belt_speed_px_s(ctx))
         share = settings()["speed"]["max_ground_motion_share"]
-        if np.isfinite(hip).any() and np.isfinite(foot).any():
-            h, f = float(np.nanmedian(np.abs(hip))), float(np.nanmedian(foot))
+        if hip.size and float(np.mean(hip < 0)) > share:
+            return [f"the runner changes direction in the clip (the hips travel backwards in "
+                    f"{100 * float(np.mean(hip < 0)):.0f} % of the steps)"]
+        if hip.size and np.isfinite(foot).any():
+            h, f = float(np.median(hip)), float(np.nanmedian(foot))
             if h > 0 and f > share * h:
-                return [f"the camera moves: the stance foot travels across the image at "
-                        f"{100 * f / h:.0f} % of the hip's speed (a static camera keeps it "
-                        f"still), so the hip's travel is not the runner's speed"]
+                return [f"the stance foot is not still in the image (it moves at "
+                        f"{100 * f / h:.0f} % of the hips' speed; with a static camera it "
+                        f"stands still): the camera moves, or the contacts are not found "
+                        f"reliably, so the hips' travel is not the runner's speed"]
     return []
 
 
