@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import numpy as np
 import pytest
 from synthetic_sessions import NOISE, analyse
 
-from formcheck.change import mdc
+from formcheck.change import drift, mdc
 from formcheck.report import build_report, dumps, schema
 from formcheck.report.style import fmt_value
 
@@ -179,3 +180,69 @@ def test_report_html_shows_each_metrics_mdc(short_run: Any, browser: Any,
     m = rep["metrics"]["overstride_pct_leg"]
     assert re.search(r"MDC95\): \u00b1 " + re.escape(fmt_value(m["noise"]["mdc95"],
                                                                 m["unit"])), card)
+
+
+# ----------------------------------------------------------------------------- drift
+
+
+def test_drift_band_matches_the_verdicts_interval(long_run: Any) -> None:
+    """The shaded band is the trend's own interval: at the first and last step its width in
+    change terms brackets the reported change interval (the band of a line is wider than
+    the slope's interval alone), and it is narrowest at the windows' centre."""
+    _, rep = long_run
+    d = drift.drift(rep)["cadence_spm"]
+    t = np.linspace(d.windows[0].t0_s, d.windows[-1].t1_s, 201)
+    fit, lo, hi = drift.trend_band(d, t)
+    assert np.all(lo < fit) and np.all(fit < hi)
+    assert fit[0] == pytest.approx(d.start_value)
+    assert fit[-1] - fit[0] == pytest.approx(d.change, rel=1e-6)
+    w = hi - lo
+    assert abs(t[int(np.argmin(w))] - d.centre_t_s) <= (t[1] - t[0])
+    # the slope's interval alone, over the run, is what the verdict reads; the band adds
+    # the uncertainty of the line's level, so it is at least as wide at the ends
+    assert (hi[-1] - lo[0]) >= d.change_ci[1] - 1e-9 and (lo[-1] - hi[0]) <= d.change_ci[0]
+
+
+def test_long_run_report_html_plots_drift(long_run: Any, browser: Any, tmp_path: Path
+                                          ) -> None:
+    """10-minute run, cadence falling 3 % by construction: report.html plots every key
+    metric's windows with the trend and its band, and says the cadence fell, in drift.py's
+    own words."""
+    _, rep = long_run
+    want = drift.drift(rep)
+    assert want["cadence_spm"].verdict == "drift" and "fell" in want["cadence_spm"].text
+    path = _page(long_run, tmp_path, "long.html")
+    page = browser.open(path)
+    assert page.errors == [] and page.foreign_requests() == []
+    assert page.count("#drift-too-short") == 0
+    figs = page.evaluate(
+        "[...document.querySelectorAll('figure.drift')].map(f => [f.dataset.metricId,"
+        " f.dataset.verdict, f.querySelector('figcaption.verdict').innerText,"
+        " f.querySelectorAll('svg.plot').length, f.querySelectorAll('path.trend-band').length,"
+        " f.querySelectorAll('path.ev.window').length])")
+    assert {f[0] for f in figs} == set(want)
+    for mid, verdict, text, n_svg, n_band, n_points in figs:
+        d = want[mid]
+        assert verdict == d.verdict and text == d.text, mid
+        if d.verdict == "not_assessed":
+            assert n_svg == 0, mid
+            continue
+        assert n_svg == 1 and n_band == 1, mid
+        assert n_points == sum(math.isfinite(w.value) for w in d.windows) >= 15, mid
+    cad = next(f for f in figs if f[0] == "cadence_spm")
+    assert cad[1] == "drift" and "fell" in cad[2]
+    # the x axis is in minutes and spans the run
+    xlabel = page.evaluate("[...document.querySelectorAll('#drift-cadence_spm svg text')]"
+                           ".map(t => t.textContent)")
+    assert "time (min)" in xlabel and "10" in xlabel
+
+
+def test_short_clip_says_too_short_for_drift(short_run: Any, browser: Any,
+                                             tmp_path: Path) -> None:
+    _, rep = short_run
+    page = browser.open(_page(short_run, tmp_path, "short_drift.html"))
+    assert page.errors == []
+    assert page.count("figure.drift") == 0 and page.count("#drift svg") == 0
+    note = page.evaluate("document.querySelector('#drift-too-short').innerText")
+    assert note.startswith("This clip is too short for drift")
+    assert f"{drift.min_span_s() / 60:.1f} min" in note

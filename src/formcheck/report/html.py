@@ -10,7 +10,8 @@ Contents: clip facts, warnings, the no-diagnosis disclaimer and safety message, 
 finding (severity badge with text, value against threshold, evidence, confidence, advice,
 citation), a still frame at a typical initial contact (IC) with the overstride, shank angle and
 knee flexion drawn over it, plots of the signals the events were found on (with the events
-marked), and the table of metrics with their status and noise (SE, MDC95).
+marked), the drift of the key metrics over a long run (:mod:`formcheck.report.drift_plot`),
+and the table of metrics with their status and noise (SE, MDC95).
 
 Colours and number formats come from :mod:`formcheck.report.style` (the Okabe-Ito palette,
 safe for colour-blind readers); every colour is paired with text, a line style or a marker
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
+from formcheck.report.drift_plot import drift_section
 from formcheck.report.plots import build_plots
 from formcheck.report.still import build_still
 from formcheck.report.style import (
@@ -276,6 +278,7 @@ def render_html(analysis: Analysis, rep: dict[str, Any]) -> str:
         "rep": rep, "file": src.get("file") or "(unknown clip)", "facts": facts,
         "warnings": rep.get("warnings", []), "safety": rep.get("safety") or {},
         "cards": cards, "counts": counts, "metrics": build_metric_rows(rep), "plots": plots,
+        "drift": drift_section(rep),
         "still": still, "quality": [(k, x) for k, x in quality if x is not None],
         "version": rep.get("formcheck_version", ""),
         "schema": f"{rep.get('schema', '')} {rep.get('schema_version', '')}",
