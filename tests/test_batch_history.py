@@ -165,3 +165,18 @@ def test_batch_writes_linked_history_pages(batch_out: Any, browser: Any) -> None
     page = browser.open(out / "summary.html")
     assert page.errors == []
     assert page.count("a.history") == 2
+
+
+def test_pages_of_runners_gone_from_the_input_are_removed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    rel = "x.mp4_formcheck"
+    write_folder(out / rel, **BASE, **NOISE, seed=31)
+    job = Job(index=0, display="x.mp4", src="", outdir=str(out / rel), rel_out=rel,
+              options={}, labels={"runner": "Dee"})
+    ok = {0: Outcome(index=0, status="ok", action="analysed")}
+    assert [w["href"] for w in write_histories([job], ok, out)] == ["history/Dee.html"]
+    (out / "history" / "notes.txt").write_text("kept")
+    renamed = Job(**{**job.__dict__, "labels": {"runner": "Eve"}})
+    assert [w["href"] for w in write_histories([renamed], ok, out)] == ["history/Eve.html"]
+    assert not (out / "history" / "Dee.html").exists()
+    assert (out / "history" / "notes.txt").is_file()  # only the .html pages are formcheck's
