@@ -948,7 +948,8 @@ def _lag(xy: np.ndarray, t: np.ndarray, tau_s: float) -> np.ndarray:
     e = np.exp(-dt / tau_s)
     b = tau_s * (1.0 - e) / dt
     for i in range(1, len(t)):
-        out[i] = e[i - 1] * out[i - 1] + (1.0 - b[i - 1]) * xy[i] + (b[i - 1] - e[i - 1]) * xy[i - 1]
+        out[i] = (e[i - 1] * out[i - 1] + (1.0 - b[i - 1]) * xy[i]
+                  + (b[i - 1] - e[i - 1]) * xy[i - 1])
     return out
 
 
