@@ -335,7 +335,9 @@ class GaitConfig:
     heel_marker_up_pct_leg: float = 4.0  # ... and above the sole (foot frame, % leg)
     toe_marker_back_pct_leg: float = 12.0  # MediaPipe foot_index behind the toe-off pivot
     toe_marker_up_pct_leg: float = 1.0  # ... and above the sole (foot frame, % leg)
-    landmark_lag_s: float = 0.02  # first-order lag of every landmark (pose-model smoothing)
+    # first-order lag of every landmark (pose-model smoothing), s: the 8 ms the landmarks
+    # trailed by at 30 fps when the realism defaults were fitted (see _lag)
+    landmark_lag_s: float = 0.008
     landing_settle_pct_leg: float = 6.5  # landing foot's landmarks this far above it at IC
     landing_settle_s: float = 0.03  # ... decaying with this time constant after IC (s)
     noise_corr_s: float = 0.0  # noise time constant (AR(1)); 0 = white
@@ -930,16 +932,24 @@ def _runs_mask(n: int, frac: float, max_run: int, rng: np.random.Generator) -> n
 def _lag(xy: np.ndarray, t: np.ndarray, tau_s: float) -> np.ndarray:
     """First-order causal lag (time constant ``tau_s``) of landmark tracks [T, 33, 2].
 
-    Exact for an input held constant between frames: y[n] = y[n-1] + a (x[n] - y[n-1]),
-    a = 1 - exp(-dt / tau).  Stands in for the pose model's temporal smoothing, which makes
-    landmarks trail fast motion (the landing heel reaches its stance height after IC).
+    Exact for an input that moves linearly between frames (first-order-hold, ramp-invariant
+    discretisation of dy/dt = (x - y) / tau): y[n] = E y[n-1] + (1 - b) x[n] + (b - E) x[n-1],
+    E = exp(-dt / tau), b = tau (1 - E) / dt, so the landmarks trail a steady motion by
+    ``tau_s`` at every frame rate.  (The earlier form, exact only for an input held constant
+    between frames, trailed by 8 ms at 30 fps but 18 ms at 240 fps with tau = 20 ms: it made
+    the synthetic IC drift later with frame rate, -1 ms at 30 fps to +10 ms at 240, which the
+    events rules were blamed for.)  Stands in for the pose model's temporal smoothing, which
+    makes landmarks trail fast motion (the landing heel reaches its stance height after IC).
     """
     if tau_s <= 0:
         return xy.copy()
     out = xy.copy()
-    alpha = 1.0 - np.exp(-np.diff(t) / tau_s)
+    dt = np.diff(t)
+    e = np.exp(-dt / tau_s)
+    b = tau_s * (1.0 - e) / dt
     for i in range(1, len(t)):
-        out[i] = out[i - 1] + alpha[i - 1] * (xy[i] - out[i - 1])
+        out[i] = (e[i - 1] * out[i - 1] + (1.0 - b[i - 1]) * xy[i]
+                  + (b[i - 1] - e[i - 1]) * xy[i - 1])
     return out
 
 

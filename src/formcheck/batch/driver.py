@@ -1,5 +1,6 @@
 """The whole batch: plan, keep what is up to date, run the rest (locally or on Dask), write
-``summary.csv`` and ``summary.html`` (:func:`run_batch`, the code behind ``formcheck batch``).
+``summary.csv``, ``summary.html`` and the runners' ``history/<runner>.html`` pages
+(:func:`run_batch`, the code behind ``formcheck batch``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import re
 import shutil
 import sys
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,12 +73,14 @@ def _lock(outdir: Path) -> Iterator[None]:
 
 @dataclass
 class BatchResult:
-    """Rows of the summary, in input order, and where it was written."""
+    """Rows of the summary, in input order, and where it was written; ``histories``: the
+    runner history pages written ({runner, href relative to OUTDIR, n_sessions})."""
 
     columns: list[str]
     rows: list[dict[str, Any]]
     summary_csv: Path
     summary_html: Path
+    histories: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def n_failed(self) -> int:
@@ -176,12 +179,14 @@ def _run_planned(job_list: list[Job], label_cols: list[str], rule_ids: list[str]
             bar.close()
         columns, rows = summary_rows(job_list, outcomes, label_cols, rule_ids, html)
         csv_path, html_path = out_p / "summary.csv", out_p / "summary.html"
+        from formcheck.batch.history import write_histories
         from formcheck.outputs import write_text_atomic
 
+        histories = write_histories(job_list, outcomes, out_p)
         write_text_atomic(csv_path, summary_csv_text(columns, rows))
-        write_text_atomic(html_path, summary_html_text(columns, rows, ruleset))
+        write_text_atomic(html_path, summary_html_text(columns, rows, ruleset, histories))
     return BatchResult(columns=columns, rows=rows, summary_csv=csv_path,
-                       summary_html=html_path)
+                       summary_html=html_path, histories=histories)
 
 
 def _cpu_count() -> int:

@@ -22,6 +22,10 @@ from formcheck.hashing import sha256_of
 #: Manifest columns that are per-recording settings (everything else but ``path`` is a label).
 SETTING_COLUMNS = ("view", "direction", "setting", "gait", "slowmo", "height_cm",
                    "scale_px_per_m", "start_s", "end_s")
+#: Label columns with a meaning: ``runner`` groups recordings into history pages
+#: (:mod:`formcheck.batch.history`) and ``date`` (ISO 8601) is the recording date there,
+#: overriding the one read from the video.  Both are also copied into the summary.
+RUNNER_COLUMN, DATE_COLUMN = "runner", "date"
 
 
 def find_videos(folder: Path, exclude: Path | None = None) -> list[Path]:
@@ -103,8 +107,10 @@ def read_manifest(csv_path: Path) -> tuple[list[Entry], list[str]]:
 
     Required column: ``path`` (relative to the CSV's folder, or absolute).  Optional setting
     columns: :data:`SETTING_COLUMNS` (empty cell = the command-line default).  Every other
-    column is a label passed through to the summary.  Column names are matched without
-    regard to case or surrounding spaces.  A bad value fails only its own row."""
+    column is a label passed through to the summary; ``runner`` and ``date`` also feed the
+    runner history pages (a ``date`` that is not a date fails its row).  Column names are
+    matched without regard to case or surrounding spaces.  A bad value fails only its own
+    row."""
     try:
         text = csv_path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -144,6 +150,13 @@ def read_manifest(csv_path: Path) -> tuple[list[Entry], list[str]]:
                     overrides[col] = _parse_value(col, rec[col])
                 except ValueError as exc:
                     error = error or f"manifest row {lineno}: {exc}"
+        if rec.get(DATE_COLUMN, "").strip():
+            from formcheck.change.compare import parse_date
+
+            try:
+                parse_date(rec[DATE_COLUMN])
+            except ValueError as exc:
+                error = error or f"manifest row {lineno}: date {exc}"
         if not raw_path:
             entries.append(Entry(src=base / f"row{lineno}", display=f"(row {lineno})",
                                  rel=None, overrides=overrides, labels=labels, row=lineno,

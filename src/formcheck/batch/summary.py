@@ -152,9 +152,10 @@ def summary_csv_text(columns: list[str], rows: list[dict[str, Any]]) -> str:
 
 
 def summary_html_text(columns: list[str], rows: list[dict[str, Any]],
-                      ruleset: RuleSet | None) -> str:
+                      ruleset: RuleSet | None, histories: Any = ()) -> str:
     """summary.html: one self-contained page (inline CSS and JS), a sortable table whose
-    path cells link to each recording's report (relative links)."""
+    path cells link to each recording's report (relative links), and links to the runner
+    history pages (``histories``: {runner, href, n_sessions} each)."""
     import jinja2
 
     from formcheck import __version__
@@ -178,4 +179,5 @@ def summary_html_text(columns: list[str], rows: list[dict[str, Any]],
         n_unchanged=sum(r["action"] == "unchanged" for r in rows),
         generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         disclaimer=getattr(getattr(ruleset, "safety", None), "disclaimer", ""),
+        histories=list(histories),
     )

@@ -7,7 +7,8 @@
   values, changes, verdicts ("changed" only beyond the MDC) and fairness warnings.
 * :mod:`formcheck.change.drift`: one run cut into time windows: each key metric's trend with
   its confidence interval and a verdict in the same terms.
-* :mod:`formcheck.change.html`: compare.html (self-contained) and the drift plots.
+* :mod:`formcheck.change.html`: compare.html (self-contained); its drift plots, like
+  report.html's, come from :mod:`formcheck.report.drift_plot`.
 * :mod:`formcheck.change.command`: the ``formcheck compare`` click command.
 
 Everything here reads report.json documents (and steps.csv), never the pipeline's

@@ -18,6 +18,9 @@ Definitions
   correlated within a window, window medians much less so, and r1 covers what is left.
 * Change over the run = slope x span; for cadence and the step, stride and contact times
   also as % of the trend's value at the first step.
+* Confidence band of the trend line (what the plots shade): at time t the fitted value
+  +/- t_q x sqrt(SE_c^2 + SE_b^2 (t - t_c)^2), SE_c the standard error of the fit at the
+  windows' mean time t_c and SE_b the slope's, both with the n_eff scaling above.
 * Verdict: ``drift`` when the trend's interval excludes zero (the change is more than the
   step-to-step noise and the scatter of the windows), else ``no_drift`` ("no drift you can
   tell from this clip"); ``not_assessed`` with the reason when there are too few windows.
@@ -72,6 +75,9 @@ class Drift:
         change_pct, change_pct_ci: the same in % of ``start_value`` (RATIO_METRICS only).
         verdict: ``drift`` / ``no_drift`` / ``not_assessed``.
         text: the verdict as a sentence.
+        centre_t_s, se_centre: mean time (s) of the fitted windows and the standard error of
+            the trend's value there; ``se_slope_per_min`` the slope's; ``t_quantile`` the
+            Student-t quantile of the interval (:func:`trend_band`).
     """
 
     id: str
@@ -88,6 +94,10 @@ class Drift:
     change_ci: tuple[float, float] | None = None
     change_pct: float | None = None
     change_pct_ci: tuple[float, float] | None = None
+    centre_t_s: float | None = None
+    se_centre: float | None = None
+    se_slope_per_min: float | None = None
+    t_quantile: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         def r(x: Any) -> Any:
@@ -110,6 +120,29 @@ class Drift:
 def fmt_duration(s: float) -> str:
     """``22 s`` under two minutes, else ``10.0 min``."""
     return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min"
+
+
+def min_span_s(cfg: dict[str, Any] | None = None) -> float:
+    """Shortest run (first to last step, s) cut into full-length windows: ``min_windows``
+    windows of ``window_s`` (change.toml ``[drift]``: 4 x 30 s = 2 min).  Shorter runs get
+    shorter windows (:func:`window_edges`), too short to show slow drift such as fatigue;
+    report.html plots drift only from this length on."""
+    cfg = cfg or mdc.config()["drift"]
+    return float(cfg["min_windows"]) * float(cfg["window_s"])
+
+
+def trend_band(d: Drift, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(trend, lower, upper) of a drift's trend line at times ``t_s`` (s): its confidence
+    band (module docstring).  Raises ValueError for a drift without a trend."""
+    if d.slope_per_min is None or d.start_value is None or d.centre_t_s is None \
+            or d.se_centre is None or d.se_slope_per_min is None or d.t_quantile is None:
+        raise ValueError(f"{d.id}: no trend")
+    t = np.asarray(t_s, float)
+    t_first = d.windows[0].t0_s if d.windows else 0.0
+    fit = d.start_value + d.slope_per_min * (t - t_first) / 60.0
+    half = d.t_quantile * np.sqrt(d.se_centre ** 2
+                                  + (d.se_slope_per_min * (t - d.centre_t_s) / 60.0) ** 2)
+    return fit, fit - half, fit + half
 
 
 def window_edges(t0: float, t1: float, cfg: dict[str, Any] | None = None
@@ -187,7 +220,9 @@ def drift_of(metric_id: str, steps: dict[str, np.ndarray], unit: str = "",
     n_eff = n_w * (1 - r1) / (1 + r1) if r1 > 0 else float(n_w)
     n_eff = max(3.0, min(float(n_w), n_eff))
     dof = n_eff - 2
-    se = math.sqrt(float((resid ** 2).sum()) / (n_w - 2) / sxx) * math.sqrt((n_w - 2) / dof)
+    inflate = math.sqrt((n_w - 2) / dof)
+    se = math.sqrt(float((resid ** 2).sum()) / (n_w - 2) / sxx) * inflate
+    se_c = math.sqrt(float((resid ** 2).sum()) / (n_w - 2) / n_w) * inflate
     tq = float(scipy.stats.t.ppf(0.5 + float(cfg["confidence"]) / 2, dof))
     lo, hi = slope - tq * se, slope + tq * se
     span_min = span / 60.0
@@ -216,7 +251,8 @@ def drift_of(metric_id: str, steps: dict[str, np.ndarray], unit: str = "",
                 f"{conf} CI {ci})")
     return Drift(metric_id, unit, tuple(wins), window_s, span, verdict, text,
                  slope_per_min=slope, slope_ci_per_min=(lo, hi), start_value=start,
-                 change=change, change_ci=cci, change_pct=pct, change_pct_ci=pci)
+                 change=change, change_ci=cci, change_pct=pct, change_pct_ci=pci,
+                 centre_t_s=60.0 * xm, se_centre=se_c, se_slope_per_min=se, t_quantile=tq)
 
 
 def drift(rep: dict[str, Any], steps: dict[str, np.ndarray] | None = None,

@@ -1,5 +1,6 @@
 """compare.html (one self-contained page: inline CSS and SVG, stills as JPEG ``data:`` URIs,
-no JavaScript, no network) and the drift plots (inline SVG, also for report.html).
+no JavaScript, no network), with each session's drift plots
+(:mod:`formcheck.report.drift_plot`, shared with report.html).
 
 All dynamic text goes through Jinja2's autoescaping; the SVG built here escapes its own text
 with ``markupsafe``.  Verdicts are given in words and a symbol, never colour alone
@@ -8,17 +9,16 @@ with ``markupsafe``.  Verdicts are given in words and a symbol, never colour alo
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from formcheck.change import compare as cmp_mod
-from formcheck.change import drift as drift_mod
 from formcheck.change import mdc
+from formcheck.report.drift_plot import drift_items
 from formcheck.report.still import decode_frame, encode_jpeg, fit_crop
 from formcheck.results import label
 
@@ -105,77 +105,6 @@ def build_still(s: cmp_mod.Session) -> dict[str, Any]:
     return {"ok": False, "note": f"no still: {note}"}
 
 
-# ----------------------------------------------------------------------------- drift plot
-
-
-def drift_svg(d: drift_mod.Drift, width: int = 460, height: int = 200) -> Markup | None:
-    """The windows of a drift (points, whiskers = the windows' span) and its trend line, as
-    inline SVG; None when there is no trend."""
-    ok = [w for w in d.windows if math.isfinite(w.value)]
-    if not ok or d.slope_per_min is None or d.start_value is None:
-        return None
-    L, R, T, B = 56, 12, 26, 34
-    t0 = min(w.t0_s for w in d.windows)
-    t1 = max(w.t1_s for w in d.windows)
-    minutes = (t1 - t0) >= 120
-    sx = 60.0 if minutes else 1.0
-    ys = [w.value for w in ok]
-    # the trend's start value is at the first step, which is where the first window starts
-    tr = [d.start_value + d.slope_per_min * (x - t0) / 60 for x in (t0, t1)]
-    lo, hi = min(ys + tr), max(ys + tr)
-    if hi - lo < 1e-9:
-        lo, hi = lo - 1, hi + 1
-    pad = 0.1 * (hi - lo)
-    lo, hi = lo - pad, hi + pad
-
-    def X(t: float) -> float:
-        return L + (t - t0) / max(1e-9, t1 - t0) * (width - L - R)
-
-    def Y(v: float) -> float:
-        return T + (hi - v) / (hi - lo) * (height - T - B)
-
-    parts = [f'<svg class="plot" viewBox="0 0 {width} {height}" width="{width}" '
-             f'height="{height}" role="img" aria-label="{escape(label(d.id))} per window">',
-             f'<text x="{L}" y="16" font-size="13" fill="{INK}">{escape(label(d.id))} '
-             f'({escape(d.unit)}) per {escape(drift_mod.fmt_duration(d.window_s))} window'
-             '</text>',
-             f'<line x1="{L}" y1="{height - B}" x2="{width - R}" y2="{height - B}" '
-             f'stroke="{GREY}"/>', f'<line x1="{L}" y1="{T}" x2="{L}" y2="{height - B}" '
-             f'stroke="{GREY}"/>']
-    for v in (lo + pad, (lo + hi) / 2, hi - pad):
-        parts.append(f'<text x="{L - 4}" y="{Y(v) + 4:.1f}" font-size="11" '
-                     f'text-anchor="end" fill="{INK}">{v:.1f}</text>')
-    for t in (t0, (t0 + t1) / 2, t1):
-        parts.append(f'<text x="{X(t):.1f}" y="{height - B + 15}" font-size="11" '
-                     f'text-anchor="middle" fill="{INK}">{t / sx:.1f}</text>')
-    parts.append(f'<text x="{(L + width - R) / 2}" y="{height - 4}" font-size="11" '
-                 f'text-anchor="middle" fill="{INK}">time ({"min" if minutes else "s"})'
-                 '</text>')
-    colour = VERMILLION if d.verdict == "drift" else BLUE
-    parts.append(f'<line x1="{X(t0):.1f}" y1="{Y(tr[0]):.1f}" x2="{X(t1):.1f}" '
-                 f'y2="{Y(tr[1]):.1f}" stroke="{colour}" stroke-width="2" '
-                 f'stroke-dasharray="{"" if d.verdict == "drift" else "6 4"}"/>')
-    for w in ok:
-        parts.append(f'<line x1="{X(w.t0_s):.1f}" x2="{X(w.t1_s):.1f}" y1="{Y(w.value):.1f}" '
-                     f'y2="{Y(w.value):.1f}" stroke="{GREY}"/>')
-        parts.append(f'<circle cx="{X(w.t_mid_s):.1f}" cy="{Y(w.value):.1f}" r="4" '
-                     f'fill="{INK}"><title>{w.value:.2f} {escape(d.unit)} ({w.n} steps, '
-                     f'{w.t0_s:.0f}-{w.t1_s:.0f} s)</title></circle>')
-    parts.append("</svg>")
-    return Markup("".join(parts))
-
-
-def drift_items(rep: dict[str, Any], steps: dict[str, np.ndarray] | None = None
-                ) -> list[dict[str, Any]]:
-    """Drift of the key metrics as {id, label, verdict, text, svg} for a page (report.html
-    can show these under a "Drift within the run" heading)."""
-    out = []
-    for k, d in drift_mod.drift(rep, steps).items():
-        out.append({"id": k, "label": label(k), "verdict": d.verdict, "text": d.text,
-                    "svg": drift_svg(d)})
-    return out
-
-
 # ----------------------------------------------------------------------------- page
 
 
@@ -235,7 +164,8 @@ def render_compare(c: cmp_mod.Comparison, stills: bool = True) -> str:
             "fps": cmp_mod.fmt((s.rep.get("quality") or {}).get("fps_real"), ""),
             "steps": (s.rep.get("quality") or {}).get("steps_detected", 0),
             "still": build_still(s) if stills else {"ok": False, "note": "stills off"},
-            "drift": [d for d in drift_items(s.rep, s.steps) if d["verdict"] != "not_assessed"],
+            "drift": [d for d in drift_items(s.rep, s.steps, f"{s.name}: ")
+                      if d["verdict"] != "not_assessed"],
         })
     sev = {"marked": "marked \u25b2\u25b2", "mild": "mild \u25b2", "none": "OK \u2713",
            "na": "not assessed", None: "\u2013"}

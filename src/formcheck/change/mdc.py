@@ -359,13 +359,14 @@ def change_threshold(se_a: float, se_b: float, floor: Floor | None,
 
 
 def report_section(rep: dict[str, Any]) -> dict[str, Any]:
-    """What report.json should carry (for the integrator): per metric id its ``se``,
-    ``mdc95``, ``n``, ``block``, ``floor`` (value, kind, source, note; or None with
-    ``floor_note``) and ``reason``, plus how they were computed."""
+    """What report.json carries (:func:`formcheck.report.add_noise`: each metric's
+    ``noise`` and ``noise_method``): per metric id its ``se``, ``mdc95``, ``n``, ``block``,
+    ``df``, ``floor`` (value, kind, source, note; or None with ``floor_note``) and
+    ``reason``, plus how they were computed."""
     cfg = config()["mdc"]
     return {
         "method": (f"moving-block bootstrap over the clip's steps ({cfg['n_boot']} resamples, "
-                   f"seed {cfg['seed']}); MDC95 = t(95 %, 2 df) x sqrt(2) x SE, df = "
+                   f"seed {cfg['seed']}); MDC95 = t(95 %, 2 x df) x sqrt(2) x SE, df = "
                    "blocks - 1"),
         "metrics": {k: v.to_dict() for k, v in metric_noise(rep).items()},
     }

@@ -16,9 +16,10 @@ from formcheck import __version__
 from formcheck.hashing import sha256_of
 
 SCHEMA_NAME = "formcheck.report"
-#: 1.1: steps[].side_confident, quality.sides_reliable_share; 1.2: people, doubts; 1.3: scale
-#: (the image scale at the runner), the speed metrics, setting "pan"
-SCHEMA_VERSION = "1.3"
+#: 1.1: steps[].side_confident, quality.sides_reliable_share; 1.2: people, doubts;
+#: 1.3: metrics[].noise (SE, MDC95, between-session floor) and noise_method; 1.4: scale (the
+#: image scale at the runner), the speed metrics, setting "pan"
+SCHEMA_VERSION = "1.4"
 
 
 def _clean(o: Any) -> Any:
@@ -92,7 +93,22 @@ def build_report(analysis: Any, video_info: dict[str, Any] | None = None,
     }
     if timestamp:
         rep["created_utc"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return _clean(rep)
+    return add_noise(_clean(rep))
+
+
+def add_noise(rep: dict[str, Any]) -> dict[str, Any]:
+    """Give every metric of a (cleaned) report its ``noise``: the standard error and MDC95
+    that :func:`formcheck.change.mdc.metric_noise` computes from the report's own per-step
+    table (so anyone can recompute them from report.json), and the metric's published
+    between-session floor; ``None`` for a metric without a number.  Adds ``noise_method``.
+    Changes ``rep`` in place and returns it."""
+    from formcheck.change import mdc
+
+    sec = mdc.report_section(rep)
+    for k, m in (rep.get("metrics") or {}).items():
+        m["noise"] = sec["metrics"].get(k)
+    rep["noise_method"] = sec["method"]
+    return rep
 
 
 def schema() -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 :func:`svg_plot` draws :class:`Line` series, :class:`Marks` (event markers with tooltips),
 :class:`HLine` reference lines and :class:`Band` shaded ranges in data units, with round axis
-ticks (:func:`nice_ticks`) and a legend; text is escaped with ``markupsafe``.
+ticks (:func:`nice_ticks`) and a legend; :class:`Area` shades a range that varies along x
+(a confidence band).  Text is escaped with ``markupsafe``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from markupsafe import Markup, escape
 
 from formcheck.report.style import HEX, fmt_num
 
-__all__ = ["Band", "HLine", "Line", "Marks", "nice_ticks", "svg_plot"]
+__all__ = ["Area", "Band", "HLine", "Line", "Marks", "nice_ticks", "svg_plot"]
 
 GREY, GREEN, INK = HEX["grey"], HEX["bluish_green"], HEX["ink"]
 #: Most points drawn per series (longer series are decimated).
@@ -67,6 +68,19 @@ class Band:
     y1: float
     label: str
     color: str = GREEN
+
+
+@dataclass(frozen=True)
+class Area:
+    """A shaded range between ``lo`` and ``hi`` along ``x`` (e.g. a confidence band), with a
+    legend entry; ``cls`` is its CSS class."""
+
+    x: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    label: str
+    color: str = GREY
+    cls: str = "area"
 
 
 def nice_ticks(lo: float, hi: float, n: int = 6) -> np.ndarray:
@@ -119,8 +133,8 @@ def _marker_path(shape: str, x: float, y: float, r: float = 5.5) -> str:
             f"a{r:.1f},{r:.1f} 0 1,0 {-2 * r:.1f},0Z")
 
 
-def _legend(lines: Sequence[Line], marks: Sequence[Marks], x_start: float, x_end: float
-            ) -> tuple[list[tuple[int, float, str]], int]:
+def _legend(lines: Sequence[Line], marks: Sequence[Marks], x_start: float, x_end: float,
+            areas: Sequence[Area] = ()) -> tuple[list[tuple[int, float, str]], int]:
     """Legend entries laid out in rows: (row, x, SVG fragment drawn at the origin), and the
     row count.  Lines are keyed by colour and dash; markers by shape, deduplicated by label and
     drawn neutral when one label has several colours (the colour then means the foot)."""
@@ -129,6 +143,10 @@ def _legend(lines: Sequence[Line], marks: Sequence[Marks], x_start: float, x_end
         dash = f' stroke-dasharray="{ln.dash}"' if ln.dash else ""
         items.append((f'<line x1="0" x2="22" y1="0" y2="0" stroke="{ln.color}" '
                       f'stroke-width="2.2"{dash}/>', ln.label))
+    for ar in areas:
+        if ar.label:
+            items.append((f'<rect x="0" y="-5" width="22" height="10" fill="{ar.color}" '
+                          'fill-opacity="0.22"/>', ar.label))
     groups: dict[str, list[Marks]] = {}
     for mk in marks:
         if mk.label:
@@ -153,18 +171,20 @@ def _legend(lines: Sequence[Line], marks: Sequence[Marks], x_start: float, x_end
 
 def svg_plot(*, title: str, lines: Sequence[Line] = (), marks: Sequence[Marks] = (),
              hlines: Sequence[HLine] = (), bands: Sequence[Band] = (),
-             vlines: Sequence[float] = (), xlim: tuple[float, float],
+             areas: Sequence[Area] = (), vlines: Sequence[float] = (), xlim: tuple[float, float],
              ylabel: str, xlabel: str = "time (s)", height: int = 250,
-             ylim: tuple[float, float] | None = None) -> Markup:
+             ylim: tuple[float, float] | None = None, xmlns: bool = True) -> Markup:
     """An inline SVG line plot with event markers, reference lines and a legend.
 
     Coordinates are in data units; the SVG scales to its container (viewBox 960 wide; the
     plotting area is ``height`` minus margins, plus one 18-unit row per extra legend row).
-    Event markers carry ``class="ev <cls>"`` and a ``<title>`` tooltip each.
+    Event markers carry ``class="ev <cls>"`` and a ``<title>`` tooltip each.  ``xmlns``:
+    write the SVG namespace (not needed inside HTML; compare.html leaves it out, so the page
+    names no http address at all).
     """
     W = 960
     ml, mr, mb = 64, 18, 44
-    legend, rows = _legend(lines, marks, ml, W - mr)
+    legend, rows = _legend(lines, marks, ml, W - mr, areas)
     mt = 16 + 18 * max(1, rows)
     H = height + 18 * max(0, rows - 1)
     pw, ph = W - ml - mr, H - mt - mb
@@ -178,6 +198,8 @@ def svg_plot(*, title: str, lines: Sequence[Line] = (), marks: Sequence[Marks] =
             ys.append(np.asarray(ln.y, float)[m])
         for mk in marks:
             ys.append(np.asarray(mk.y, float))
+        for ar in areas:
+            ys += [np.asarray(ar.lo, float), np.asarray(ar.hi, float)]
         ys.append(np.array([h.y for h in hlines], float))
         allv = np.concatenate([v[np.isfinite(v)] for v in ys] + [np.zeros(0)])
         y0, y1 = (float(allv.min()), float(allv.max())) if allv.size else (0.0, 1.0)
@@ -196,7 +218,7 @@ def svg_plot(*, title: str, lines: Sequence[Line] = (), marks: Sequence[Marks] =
     clip = f'clip-path="url(#{cid})"'
     out: list[str] = [
         f'<svg class="plot" viewBox="0 0 {W} {H}" role="img" aria-label="{escape(title)}" '
-        f'xmlns="http://www.w3.org/2000/svg" font-size="12">',
+        + ('xmlns="http://www.w3.org/2000/svg" ' if xmlns else "") + 'font-size="12">',
         f"<title>{escape(title)}</title>",
         f'<clipPath id="{cid}"><rect x="{ml}" y="{mt}" width="{pw}" height="{ph}"/></clipPath>',
     ]
@@ -253,6 +275,16 @@ def svg_plot(*, title: str, lines: Sequence[Line] = (), marks: Sequence[Marks] =
             ref_labels.append(f'<text class="reflabel" x="{ml + pw - 6}" y="{ty:.1f}" '
                               f'text-anchor="end" fill="{h.color}" {halo}>'
                               f"{escape(h.label)}</text>")
+    # shaded ranges along x (under the series)
+    for ar in areas:
+        x, lo_, hi_ = (np.asarray(v, float) for v in (ar.x, ar.lo, ar.hi))
+        ok = np.isfinite(x) & np.isfinite(lo_) & np.isfinite(hi_)
+        if ok.sum() >= 2:
+            px, plo, phi = sx(x[ok]), sy(lo_[ok]), sy(hi_[ok])
+            pts = [f"{a:.1f},{b:.1f}" for a, b in zip(px, phi, strict=True)]
+            pts += [f"{a:.1f},{b:.1f}" for a, b in zip(px[::-1], plo[::-1], strict=True)]
+            out.append(f'<path class="{escape(ar.cls)}" d="M{"L".join(pts)}Z" '
+                       f'fill="{ar.color}" fill-opacity="0.22" stroke="none" {clip}/>')
     # series
     for ln in lines:
         x, y = _decimate(np.asarray(ln.x, float), np.asarray(ln.y, float))

@@ -10,7 +10,8 @@ Contents: clip facts, warnings, the no-diagnosis disclaimer and safety message, 
 finding (severity badge with text, value against threshold, evidence, confidence, advice,
 citation), a still frame at a typical initial contact (IC) with the overstride, shank angle and
 knee flexion drawn over it, plots of the signals the events were found on (with the events
-marked), and the table of metrics with their status.
+marked), the drift of the key metrics over a long run (:mod:`formcheck.report.drift_plot`),
+and the table of metrics with their status and noise (SE, MDC95).
 
 Colours and number formats come from :mod:`formcheck.report.style` (the Okabe-Ito palette,
 safe for colour-blind readers); every colour is paired with text, a line style or a marker
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
+from formcheck.report.drift_plot import drift_section
 from formcheck.report.plots import build_plots
 from formcheck.report.still import build_still
 from formcheck.report.style import (
@@ -145,7 +147,9 @@ def build_cards(analysis: Analysis, rep: dict[str, Any]) -> list[dict[str, Any]]
         if f.get("target"):
             a, b = f["target"]
             target = f"{fmt_num(a, 0)}\u2013{fmt_num(b, 0)} {f.get('unit', '')}"
+        mdc, _ = noise_texts(rep.get("metrics", {}).get(f.get("metric", ""), {}))
         cards.append({
+            "mdc": mdc,
             "id": f["id"], "title": f.get("title", f["id"]), "sev": sev, "sev_text": text,
             "sev_symbol": symbol, "assessed": bool(f.get("assessed")),
             "is_fault": bool(f.get("assessed")) and f["severity"] in ("mild", "marked"),
@@ -162,6 +166,23 @@ def build_cards(analysis: Analysis, rep: dict[str, Any]) -> list[dict[str, Any]]
         })
     cards.sort(key=lambda c: c["rank"])
     return cards
+
+
+def noise_texts(m: dict[str, Any]) -> tuple[str, str]:
+    """(MDC95 as ``± x unit``, the detail: SE, and the between-session floor or that there is
+    none) of a report.json metric's ``noise``; ``("", reason)`` without an estimate and
+    ``("", "")`` for a metric without a number."""
+    n = m.get("noise")
+    if not n:
+        return "", ""
+    if n.get("mdc95") is None:
+        return "", str(n.get("reason", ""))
+    unit = m.get("unit", "")
+    fl = n.get("floor")
+    between = (f"between sessions at least \u00b1 {fmt_value(fl['value'], unit)} "
+               f"({fl['source']})" if fl else str(n.get("floor_note", "")))
+    return ("\u00b1 " + fmt_value(n["mdc95"], unit),
+            f"SE {fmt_value(n['se'], unit)} from {n.get('n', 0)} steps; {between}")
 
 
 def build_metric_rows(rep: dict[str, Any]) -> list[dict[str, Any]]:
@@ -192,6 +213,7 @@ def build_metric_rows(rep: dict[str, Any]) -> list[dict[str, Any]]:
                        else ""),
             "n_steps": m.get("n_steps", 0) if measurable else "",
             "per_side": per_side, "reason": m.get("reason", ""), "measurable": measurable,
+            "mdc": noise_texts(m)[0], "mdc_detail": noise_texts(m)[1],
         })
     return rows
 
@@ -256,6 +278,7 @@ def render_html(analysis: Analysis, rep: dict[str, Any]) -> str:
         "rep": rep, "file": src.get("file") or "(unknown clip)", "facts": facts,
         "warnings": rep.get("warnings", []), "safety": rep.get("safety") or {},
         "cards": cards, "counts": counts, "metrics": build_metric_rows(rep), "plots": plots,
+        "drift": drift_section(rep),
         "still": still, "quality": [(k, x) for k, x in quality if x is not None],
         "version": rep.get("formcheck_version", ""),
         "schema": f"{rep.get('schema', '')} {rep.get('schema_version', '')}",
