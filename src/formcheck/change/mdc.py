@@ -75,6 +75,12 @@ STATISTICS: dict[str, tuple[str, str]] = {
     "knee_flexion_midstance_deg": ("knee_flexion_midstance_deg", "median"),
     "step_time_asymmetry_pct": ("step_time_ms", "asym"),
     "contact_time_asymmetry_pct": ("contact_time_ms", "asym"),
+    # the clip's step (stride) length is the median speed x the median step (stride) time
+    # (metrics/step_length.py), so its per-step column's median is scaled to it
+    "speed_mps": ("speed_mps", "median"),
+    "step_length_m": ("step_length_m", "scaled"),
+    "stride_length_m": ("stride_length_m", "scaled"),
+    "vertical_ratio_pct": ("vertical_ratio_pct", "median"),
 }
 
 #: Per-step columns that are text, not numbers.
