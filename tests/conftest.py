@@ -34,6 +34,17 @@ def artifacts_dir() -> Path:
     return ARTIFACTS
 
 
+@pytest.fixture(scope="module")
+def browser() -> object:
+    """A headless Chromium (tests/browser.py) for one test module; skips with the reason if
+    Chromium is not installed."""
+    from browser import launch, require_chromium
+
+    require_chromium()
+    with launch() as b:
+        yield b
+
+
 @pytest.fixture(scope="session")
 def pose_of(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., object]:
     """pose_of(path, slowmo=1.0) -> PoseSeries, computed once per session per clip."""

@@ -27,15 +27,6 @@ CHANGED = dict(cadence_spm=170.0 * 1.05, overstride_pct_leg=10.0, trunk_lean_deg
                duration_s=15.0)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Any:
-    from browser import launch, require_chromium
-
-    require_chromium()
-    with launch() as b:
-        yield b
-
-
 def _hrefs(html: str, cls: str = "") -> list[str]:
     pat = (r'<a class="' + re.escape(cls) + r'" href="([^"]+)"') if cls else \
         r'<a href="([^"]+)"'

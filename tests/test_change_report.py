@@ -129,15 +129,6 @@ def test_report_with_noise_validates_and_the_schema_bites(short_run: Any) -> Non
 # ----------------------------------------------------------------------------- report.html
 
 
-@pytest.fixture(scope="module")
-def browser() -> Any:
-    from browser import launch, require_chromium
-
-    require_chromium()
-    with launch() as b:
-        yield b
-
-
 def _page(run: Any, tmp: Path, name: str) -> Path:
     from formcheck.report.html import write_html
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import launch, require_chromium
 from conftest import SAMPLE, run_cli
 
 
@@ -32,13 +31,6 @@ def report_dir(pose_of: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert res.returncode == 0, res.stderr
     assert (out / "report.html").is_file()
     return out
-
-
-@pytest.fixture(scope="module")
-def browser() -> Any:
-    require_chromium()
-    with launch() as b:
-        yield b
 
 
 def test_report_page_in_chromium(report_dir: Path, browser: Any, artifacts_dir: Path) -> None:
