@@ -72,6 +72,15 @@ class Scale:
     def m_per_px(self) -> float | None:
         return None if self.px_per_m is None else 1.0 / self.px_per_m
 
+    def extra(self, value: float) -> dict[str, object]:
+        """What a figure in metres carries in its summary's ``extra``: where the scale came
+        from, its value and relative uncertainty, and that uncertainty in the figure's unit
+        (``value`` x the relative uncertainty).  Only for a known scale."""
+        assert self.px_per_m is not None
+        return {"scale_source": self.source, "scale_px_per_m": round(float(self.px_per_m), 3),
+                "scale_rel_uncertainty_pct": round(100.0 * self.rel_uncertainty, 2),
+                "scale_uncertainty": round(abs(float(value)) * self.rel_uncertainty, 4)}
+
     def to_dict(self) -> dict[str, object]:
         def r(x: float | None, nd: int) -> float | None:
             return None if x is None or not np.isfinite(x) else round(float(x), nd)

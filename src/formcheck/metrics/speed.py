@@ -98,23 +98,27 @@ def speed_px_s(ctx: Context) -> np.ndarray:
     if ctx.view.view not in SIDE or blockers(ctx):
         return np.full(ctx.ev.n, np.nan)
     if setting == "treadmill":
-        return belt_speed_px_s(ctx)
+        return ctx.once("belt_speed_px_s", belt_speed_px_s)
     if setting == "overground":
-        return hip_speed_px_s(ctx)
+        return ctx.once("hip_speed_px_s", hip_speed_px_s)
     return np.full(ctx.ev.n, np.nan)
 
 
 def blockers(ctx: Context) -> list[str]:
-    """Why the setting gives no speed (empty when it does)."""
+    """Why the setting gives no speed (empty when it does; computed once per clip)."""
+    return list(ctx.once("speed_blockers", _blockers))
+
+
+def _blockers(ctx: Context) -> list[str]:
     setting = ctx.view.setting
     if setting == "pan":
         return [PANNING]
     if setting == "treadmill" and "setting" not in ctx.view.overridden:
         return [GUESSED_TREADMILL]
     if setting == "overground":
-        hip = hip_speed_px_s(ctx)
+        hip = ctx.once("hip_speed_px_s", hip_speed_px_s)
         hip = hip[np.isfinite(hip)]
-        foot = np.abs(belt_speed_px_s(ctx))
+        foot = np.abs(ctx.once("belt_speed_px_s", belt_speed_px_s))
         share = settings()["speed"]["max_ground_motion_share"]
         if hip.size and float(np.mean(hip < 0)) > share:
             return [f"the runner changes direction in the clip (the hips travel backwards in "
@@ -142,10 +146,7 @@ def summarize_metres(d: MetricDef, ctx: Context, needs_scale: bool = True) -> Me
     out = over_steps(d.id, d.unit, ctx.vals[d.id], ctx.ev.foot, ctx.ev.ic_t_s,
                      g["min_steps_any"], 0, block, cautions, sides=False)
     if needs_scale and out.usable and sc is not None and sc.known:
-        extra = {"scale_source": sc.source, "scale_px_per_m": round(float(sc.px_per_m), 3),
-                 "scale_rel_uncertainty_pct": round(100.0 * sc.rel_uncertainty, 2),
-                 "scale_uncertainty": round(abs(float(out.value)) * sc.rel_uncertainty, 4)}
-        out = MetricSummary(**{**out.__dict__, "extra": extra})
+        out = MetricSummary(**{**out.__dict__, "extra": sc.extra(float(out.value))})
     return out
 
 

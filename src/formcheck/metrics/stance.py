@@ -87,11 +87,8 @@ def summarize_cm(ctx: Context) -> MetricSummary:
     if vo.usable and sc is not None and sc.known:
         k = ctx.view.leg_length_px / float(sc.px_per_m)  # m per leg length: % leg -> cm
         value = float(vo.value) * k
-        extra = {"scale_source": sc.source, "scale_px_per_m": round(float(sc.px_per_m), 3),
-                 "scale_rel_uncertainty_pct": round(100.0 * sc.rel_uncertainty, 2),
-                 "scale_uncertainty": round(value * sc.rel_uncertainty, 4)}
         return MetricSummary(**{**vo.__dict__, "id": CM.id, "unit": CM.unit, "value": value,
-                                "spread": (vo.spread or 0.0) * k, "extra": extra})
+                                "spread": (vo.spread or 0.0) * k, "extra": sc.extra(value)})
     return not_measurable(CM.id, CM.unit, vo.reason if not vo.usable
                           else sc.reason if sc is not None and sc.reason else NO_SCALE)
 

@@ -40,7 +40,8 @@ class Context:
     ``summaries``: the summaries made so far, in evaluation order (a metric may build on an
     earlier one, e.g. the heel-strike share on the foot-strike angle).  Times in s (real time),
     positions in px of the cleaned series; ``scale``: the image scale at the runner
-    (:mod:`formcheck.metrics.scale`), for the figures in metres."""
+    (:mod:`formcheck.metrics.scale`), for the figures in metres; ``shared``: intermediate
+    results that several metrics use, computed once per clip (:meth:`once`)."""
 
     clean: CleanSeries
     view: ViewInfo
@@ -57,6 +58,14 @@ class Context:
     summaries: dict[str, MetricSummary] = field(default_factory=dict)
     side_ok: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     scale: Scale | None = None
+    shared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def once(self, key: str, fn: Callable[[Context], Any]) -> Any:
+        """``fn(self)``, computed the first time ``key`` is asked for and kept in ``shared``
+        (e.g. the running speed behind speed, step length and vertical ratio)."""
+        if key not in self.shared:
+            self.shared[key] = fn(self)
+        return self.shared[key]
 
     @property
     def fps(self) -> float:
