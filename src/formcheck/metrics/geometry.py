@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 
@@ -38,3 +40,14 @@ def incline_deg(back: np.ndarray, front: np.ndarray, sign: int) -> np.ndarray:
     dx = sign * (front[..., 0] - back[..., 0])
     dy = back[..., 1] - front[..., 1]
     return np.degrees(np.arctan2(dy, dx))
+
+
+def stance_windows(t: np.ndarray, ic_t_s: np.ndarray, to_t_s: np.ndarray,
+                   window: tuple[float, float]) -> Iterator[tuple[int, np.ndarray]]:
+    """(step index, boolean mask over ``t``) for every step with a toe-off after its contact:
+    the samples between ``window`` fractions of its contact (IC -> TO, s)."""
+    a, b = window
+    for i, (ic, to) in enumerate(zip(ic_t_s, to_t_s, strict=True)):
+        ic, to = float(ic), float(to)
+        if np.isfinite(ic) and np.isfinite(to) and to > ic:
+            yield i, (t >= ic + a * (to - ic)) & (t <= ic + b * (to - ic))

@@ -32,6 +32,7 @@ import numpy as np
 from formcheck.config import settings
 from formcheck.events import Events
 from formcheck.landmarks import LEG
+from formcheck.metrics.geometry import stance_windows
 from formcheck.signals import CleanSeries
 
 #: Reason given for every metre figure when neither option was given.
@@ -97,11 +98,7 @@ def stance_leg_px(clean: CleanSeries, ev: Events, window: tuple[float, float]) -
     stance leg's thigh + shank length (px); NaN without a toe-off or a seen leg."""
     t, xy = clean.t_s, clean.xy_px
     out = np.full(ev.n, np.nan)
-    for i in range(ev.n):
-        ic, to = float(ev.ic_t_s[i]), float(ev.to_t_s[i])
-        if not (np.isfinite(ic) and np.isfinite(to) and to > ic):
-            continue
-        m = (t >= ic + window[0] * (to - ic)) & (t <= ic + window[1] * (to - ic))
+    for i, m in stance_windows(t, ev.ic_t_s, ev.to_t_s, window):
         h, k, a = LEG[str(ev.chain[i])][:3]
         p = xy[m]
         leg = (np.linalg.norm(p[:, h] - p[:, k], axis=1)

@@ -34,7 +34,7 @@ import numpy as np
 
 from formcheck.config import settings
 from formcheck.landmarks import FOOT, hip_mid
-from formcheck.metrics.geometry import at
+from formcheck.metrics.geometry import at, stance_windows
 from formcheck.metrics.registry import MetricDef
 from formcheck.metrics.scale import NO_SCALE
 from formcheck.metrics.summary import Context, gate, over_steps
@@ -64,11 +64,7 @@ def belt_speed_px_s(ctx: Context) -> np.ndarray:
         return out
     vel = {s: -ctx.view.sign * np.gradient(xy[:, list(FOOT[s]), 0], t, axis=0)
            for s in ("L", "R")}
-    for i in range(ev.n):
-        ic, to = float(ev.ic_t_s[i]), float(ev.to_t_s[i])
-        if not (np.isfinite(ic) and np.isfinite(to) and to > ic):
-            continue
-        m = (t >= ic + a * (to - ic)) & (t <= ic + b * (to - ic))
+    for i, m in stance_windows(t, ev.ic_t_s, ev.to_t_s, (a, b)):
         v = vel[str(ev.chain[i])][m].ravel()
         v = v[np.isfinite(v)]
         if v.size:
