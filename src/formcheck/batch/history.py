@@ -27,6 +27,7 @@ import numpy as np
 from markupsafe import Markup
 
 from formcheck.batch.jobs import Job, Outcome
+from formcheck.batch.plan import DATE_COLUMN, RUNNER_COLUMN, label_value
 from formcheck.change import compare as cmp_mod
 from formcheck.change import mdc
 from formcheck.change.html import VERDICT_STYLE
@@ -37,14 +38,6 @@ from formcheck.report.style import HEX, fmt_num, fmt_value, label_of
 
 #: Folder of the history pages, inside the batch's output folder.
 HISTORY_DIR = "history"
-
-
-def label(labels: dict[str, str], name: str) -> str:
-    """A manifest label by column name, ignoring case and surrounding spaces ('' if none)."""
-    for k, v in labels.items():
-        if k.strip().lower() == name:
-            return str(v).strip()
-    return ""
 
 
 def page_names(runners: list[str]) -> dict[str, str]:
@@ -70,7 +63,7 @@ def runner_jobs(job_list: list[Job], outcomes: dict[int, Outcome]) -> dict[str, 
     out: dict[str, list[Job]] = {}
     for j in job_list:
         o = outcomes.get(j.index)
-        r = label(j.labels, "runner")
+        r = label_value(j.labels, RUNNER_COLUMN)
         if r and o is not None and o.status == "ok":
             out.setdefault(r, []).append(j)
     return out
@@ -83,7 +76,7 @@ def load_sessions(jobs: list[Job]) -> tuple[list[cmp_mod.Session], dict[str, str
     in the notes."""
     sessions, links, notes = [], {}, []
     for j in jobs:
-        d = label(j.labels, "date")
+        d = label_value(j.labels, DATE_COLUMN)
         try:
             s = cmp_mod.load_session(j.outdir, cmp_mod.parse_date(d) if d else None)
         except (FormcheckError, ValueError) as exc:

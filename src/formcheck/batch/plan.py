@@ -28,6 +28,12 @@ SETTING_COLUMNS = ("view", "direction", "setting", "gait", "slowmo", "height_cm"
 RUNNER_COLUMN, DATE_COLUMN = "runner", "date"
 
 
+def label_value(labels: dict[str, str], name: str) -> str:
+    """A manifest label by column name (lower case), ignoring the column's case and
+    surrounding spaces ('' when the manifest has no such column)."""
+    return next((str(v).strip() for k, v in labels.items() if k.strip().lower() == name), "")
+
+
 def find_videos(folder: Path, exclude: Path | None = None) -> list[Path]:
     """Video files under ``folder`` (recursive; extensions from
     :data:`formcheck.video.VIDEO_EXTENSIONS`, any case), sorted by relative path.
@@ -184,7 +190,7 @@ def output_rel(entries: list[Entry]) -> list[Path]:
     seen: dict[str, int] = {}
     for e in entries:
         seen[os.path.normcase(str(e.src))] = seen.get(os.path.normcase(str(e.src)), 0) + 1
-    ids = [next((v for k, v in e.labels.items() if k.lower() == "id"), "") for e in entries]
+    ids = [label_value(e.labels, "id") for e in entries]
     outs: list[Path] = []
     for e, id_ in zip(entries, ids, strict=True):
         if e.rel is not None:
