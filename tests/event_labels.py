@@ -10,6 +10,14 @@ within 40 % of the labelled median step interval; a detected step pairs with at 
 Errors are detected minus labelled (positive = formcheck late), in video frames and, for
 contact time, in real milliseconds (video frames / fps / slow-motion factor).
 
+What is compared with a labelled frame is formcheck's frame-level event (``Events.ic_frame``,
+``to_frame``: the first frame at or after the detected instant), because that is what the
+labels are: the first frame showing the foot down (IC) or the toe off (TO).  A perfect
+sub-frame instant compared directly with such a label reads half a frame early on average
+(the synthetic runner shows it: -0.5 frame against the first frame at or after its true
+instants); those instant errors are kept too (``ic_inst_err_fr``, ``to_inst_err_fr``).
+Contact time is formcheck's (the instants' difference) against the labels' TO - IC.
+
 Used by ``tests/test_events_real.py`` and ``bench/events_accuracy.py``.
 """
 
@@ -52,6 +60,8 @@ class EventScore:
     ic_err_fr: np.ndarray
     ic_unc_fr: np.ndarray
     to_err_fr: np.ndarray
+    ic_inst_err_fr: np.ndarray
+    to_inst_err_fr: np.ndarray
     contact_err_ms: np.ndarray
     strike_agree: np.ndarray  # per matched step whose label is a clear class: True/False
     side_agree: np.ndarray  # per matched step: detected side == labelled side
@@ -74,6 +84,14 @@ class EventScore:
     @property
     def to(self) -> dict[str, float]:
         return self._stats(self.to_err_fr)
+
+    @property
+    def ic_inst(self) -> dict[str, float]:
+        return self._stats(self.ic_inst_err_fr)
+
+    @property
+    def to_inst(self) -> dict[str, float]:
+        return self._stats(self.to_inst_err_fr)
 
     @property
     def contact(self) -> dict[str, float]:
@@ -111,12 +129,18 @@ def score(clip: str, analysis: object, labels: dict | None = None) -> EventScore
     fps = float(lab["fps"])
     det_ic = frames_of(ev.ic_t_s, pose.t_s, pose.frame_index)
     det_to = frames_of(ev.to_t_s, pose.t_s, pose.frame_index)
+    # the frame-level events (first frame showing the foot down / off); -1 = unknown
+    def whole(a: np.ndarray) -> np.ndarray:
+        return np.where(a >= 0, a, np.nan) if a.size == ev.n else np.full(ev.n, np.nan)
+
+    fr_ic, fr_to = whole(ev.ic_frame), whole(ev.to_frame)
     l_ic = np.array([s["ic_frame"] for s in steps], float)
     l_to = np.array([np.nan if s["to_frame"] is None else s["to_frame"] for s in steps], float)
     l_unc = np.array([s.get("ic_unc", 1) for s in steps], float)
     gate = 0.4 * float(np.median(np.diff(l_ic)))
     used: set[int] = set()
-    ic_e, to_e, ct_e, unc, st, sd, conf = [], [], [], [], [], [], []
+    ic_e, to_e, ici_e, toi_e, ct_e, unc = [], [], [], [], [], []
+    st, sd, conf = [], [], []
     side_conf = getattr(ev, "side_confident", None)
     for i, s in enumerate(steps):
         if not det_ic.size:
@@ -127,9 +151,11 @@ def score(clip: str, analysis: object, labels: dict | None = None) -> EventScore
         if j < 0 or d[j] > gate:
             continue
         used.add(j)
-        ic_e.append(det_ic[j] - l_ic[i])
+        ic_e.append(fr_ic[j] - l_ic[i])
+        to_e.append(fr_to[j] - l_to[i])
+        ici_e.append(det_ic[j] - l_ic[i])
+        toi_e.append(det_to[j] - l_to[i])
         unc.append(l_unc[i])
-        to_e.append(det_to[j] - l_to[i])
         ct_e.append(((det_to[j] - det_ic[j]) - (l_to[i] - l_ic[i])) / fps / slowmo * 1000.0)
         if s.get("strike") in ("rearfoot", "midfoot", "forefoot") and table.strike_class:
             got = table.strike_class[j]
@@ -139,6 +165,7 @@ def score(clip: str, analysis: object, labels: dict | None = None) -> EventScore
         conf.append(bool(side_conf[j]) if side_conf is not None else True)
     return EventScore(clip=clip, n_labelled=len(steps), n_matched=len(ic_e),
                       n_detected=int(ev.n), ic_err_fr=np.array(ic_e), ic_unc_fr=np.array(unc),
-                      to_err_fr=np.array(to_e), contact_err_ms=np.array(ct_e),
+                      to_err_fr=np.array(to_e), ic_inst_err_fr=np.array(ici_e),
+                      to_inst_err_fr=np.array(toi_e), contact_err_ms=np.array(ct_e),
                       strike_agree=np.array(st, bool), side_agree=np.array(sd, bool),
                       side_confident=np.array(conf, bool), fps=fps)

@@ -30,15 +30,18 @@ def _score(pose_of, clip: str, path, slowmo: float = 1.0):
 def test_treadmill_events_match_labels(pose_of) -> None:
     an, s = _score(pose_of, "treadmill_side_30fps.mp4", SAMPLE)
     assert s.n_matched >= s.n_labelled - 1  # the last IC has its TO after the clip's end
-    ic, to, ct = s.ic, s.to, s.contact
-    # goal met: IC MAE <= 0.7 frame, >= 80 % within +/-1 frame
+    ic, ct = s.ic, s.contact
+    # goal met: IC MAE <= 0.7 frame, >= 80 % within +/-1 frame (formcheck's first frame
+    # showing contact against the labels' first frame of contact)
     assert ic["mae"] <= 0.7 and ic["within1"] >= 0.8, ic
-    # a label is the first frame showing contact, so an estimate of the true instant sits
-    # half a frame before it on average: unbiased = within [-1, 0] frames of the labels
-    assert LABEL_CONVENTION_FR[0] <= ic["bias"] <= LABEL_CONVENTION_FR[1], ic
+    assert abs(ic["bias"]) <= 0.5, ic
+    # the sub-frame instants: an estimate of the true instant sits half a frame before a
+    # first-frame label on average, so unbiased = within [-1, 0] frames of the labels
+    assert LABEL_CONVENTION_FR[0] <= s.ic_inst["bias"] <= LABEL_CONVENTION_FR[1], s.ic_inst
     # toe-off used to be found ~2 frames early (contact time -74 ms); goal (TO MAE <= 1 frame,
-    # contact bias +/-15 ms) not met: a few toe-offs are 4-8 frames off (docs/validation.md)
-    assert to["bias"] >= -1.3 and to["mae"] <= 2.3, to
+    # contact bias +/-15 ms) not met: a few toe-offs are 4-8 frames off (docs/validation.md).
+    # Guarded at today's level on the instants, where the guard was set (frames: MAE 2.32)
+    assert s.to_inst["bias"] >= -1.3 and s.to_inst["mae"] <= 2.3, s.to_inst
     assert abs(ct["bias"]) <= 30.0, ct
     assert s.strike_agreement >= 0.9  # goal; every labelled landing is rearfoot
     assert s.side_agreement >= 0.95 and s.side_confident.all()
@@ -49,12 +52,14 @@ def test_outdoor_pace_events_match_labels(pose_of) -> None:
     clip = "outdoor_side_pace_segments.mp4"
     _, s = _score(pose_of, clip, shared_clip(clip))
     assert s.n_matched == s.n_labelled
-    ic, to, ct = s.ic, s.to, s.contact
-    # goals (IC MAE <= 0.7, TO MAE <= 1 frame, contact +/-15 ms) not met on this clip's
-    # 20-25 px barefoot feet; guarded at today's level (was: IC 1.10, TO 0.92, -53 ms)
-    assert LABEL_CONVENTION_FR[0] <= ic["bias"] <= LABEL_CONVENTION_FR[1], ic
-    assert ic["mae"] <= 1.0, ic
-    assert abs(to["bias"]) <= 0.8 and to["mae"] <= 1.4, to
+    ic, ct = s.ic, s.contact
+    # goal met: IC MAE <= 0.7 frame, >= 80 % within +/-1 frame (first frames, as labelled)
+    assert ic["mae"] <= 0.7 and ic["within1"] >= 0.8, ic
+    assert LABEL_CONVENTION_FR[0] <= s.ic_inst["bias"] <= LABEL_CONVENTION_FR[1], s.ic_inst
+    # goals TO MAE <= 1 frame and contact +/-15 ms not met on this clip's 20-25 px barefoot
+    # feet; guarded at today's level on the instants, where the guard was set (was: IC 1.10,
+    # TO 0.92, -53 ms; first frames: TO MAE 1.47)
+    assert abs(s.to_inst["bias"]) <= 0.8 and s.to_inst["mae"] <= 1.4, s.to_inst
     assert abs(ct["bias"]) <= 30.0, ct
     assert s.side_agreement >= 0.95
 
@@ -134,3 +139,15 @@ def test_sprint_clip_published_events_found(pose_of) -> None:
         assert ic_f.size and np.min(np.abs(ic_f - f)) <= SPRINT_TOL_FRAMES, (f, ic_f)
     for f in (x for x in take_offs if x > touchdowns[0]):
         assert to_f.size and np.min(np.abs(to_f - f)) <= SPRINT_TOL_FRAMES, (f, to_f)
+
+
+def test_frame_events_are_the_first_frames_showing_them() -> None:
+    """ic_frame/to_frame: the first decoded frame at or after the instant (a frame exactly at
+    the instant shows it), -1 for an unknown instant or one after the last frame; decode
+    indices, so frames the pose stage skipped are skipped here too."""
+    from formcheck.events import first_frames
+
+    frame_t = np.array([0.0, 1 / 30, 2 / 30, 4 / 30])  # frame 3 was not analysed
+    idx = np.array([0, 1, 2, 4])
+    got = first_frames(np.array([0.01, 1 / 30, 2.5 / 30, np.nan, 0.2]), frame_t, idx)
+    assert got.tolist() == [1, 1, 4, -1, -1]

@@ -550,8 +550,9 @@ def test_camera_roll_moves_image_vertical_metrics_by_the_roll(name: str) -> None
 
 
 def _label_frame_bias(c: Case) -> tuple[float, float]:
-    """IC and TO bias in frames in the real labels' convention (detected minus the first frame
-    at or after the true event), comparable with the real clips' figures."""
+    """IC and TO bias in frames in the real labels' convention: formcheck's frame-level events
+    (``Events.ic_frame``/``to_frame``, the first frame at or after the detected instant) minus
+    the first frame at or after the true event, comparable with the real clips' figures."""
     fps, tr, ev = c.clip.config.fps, c.clip.truth, c.analysis.events
     e_ic, e_to = [], []
     for s in ("L", "R"):
@@ -562,8 +563,9 @@ def _label_frame_bias(c: Case) -> tuple[float, float]:
             k = int(np.argmin(np.abs(ev.ic_t_s - t)))
             if abs(ev.ic_t_s[k] - t) > 0.5 * tr.step_time_s:
                 continue
-            e_ic.append(ev.ic_t_s[k] * fps - np.ceil(t * fps - 1e-9))
-            e_to.append(ev.to_t_s[k] * fps - np.ceil((t + tc) * fps - 1e-9))
+            to_fr = float(ev.to_frame[k]) if ev.to_frame[k] >= 0 else np.nan
+            e_ic.append(float(ev.ic_frame[k]) - np.ceil(t * fps - 1e-9))
+            e_to.append(to_fr - np.ceil((t + tc) * fps - 1e-9))
     return float(np.nanmean(e_ic)), float(np.nanmean(e_to))
 
 

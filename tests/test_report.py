@@ -22,7 +22,8 @@ from formcheck.report import SCHEMA_NAME, build_report, dumps, schema
 
 #: steps.csv columns, in order, as documented (formcheck.metrics.STEP_COLUMNS).
 DOCUMENTED_STEP_COLUMNS = [
-    "step", "foot", "ic_t_s", "to_t_s", "valid", "side_confident", "step_time_ms",
+    "step", "foot", "ic_t_s", "to_t_s", "ic_frame", "to_frame", "valid", "side_confident",
+    "step_time_ms",
     "stride_time_ms", "contact_time_ms", "duty_factor_pct", "overstride_pct_leg",
     "shank_angle_ic_deg", "knee_flexion_ic_deg", "foot_strike_angle_deg", "strike_class",
     "trunk_lean_deg",
@@ -133,7 +134,13 @@ def test_steps_csv_has_one_row_per_step(cli_run: dict[str, Any]) -> None:
         assert row["valid"] in ("True", "False") and (row["valid"] == "True") == js["valid"]
         assert row["side_confident"] in ("True", "False")
         assert (row["side_confident"] == "True") == js["side_confident"]
-        for col in DOCUMENTED_STEP_COLUMNS[6:]:
+        for col in ("ic_frame", "to_frame"):  # the first frame showing the event
+            assert (row[col] == "") == (js[col] is None), (i, col)
+            if row[col]:
+                assert int(row[col]) == js[col] >= 0, (i, col)
+        if row["to_frame"]:
+            assert int(row["to_frame"]) > int(row["ic_frame"]), i
+        for col in DOCUMENTED_STEP_COLUMNS[8:]:
             if col == "strike_class":
                 assert row[col] in ("", "rearfoot", "midfoot", "forefoot")
                 continue

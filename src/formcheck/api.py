@@ -184,6 +184,7 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
         # stances whose foot the identity repair handed to the other leg: relabel them so
         # every per-step value is read from the foot that is on the ground
         clean = signals.swap_legs(clean, ev.stance_swap)
+    ev = events_mod.with_frames(ev, pose.t_s, pose.frame_index)
     vinfo = gait.classify(clean, vinfo, ev, cadence_spm(ev)[0], options.gait)
     plausible = view.body_plausible_share(pose.xy_px)  # undetected frames are NaN: skipped
     camera = view.vertical_travel_doubts(pose.xy_px, vinfo)

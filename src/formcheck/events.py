@@ -79,6 +79,13 @@ class Events:
             legs' labels there makes ``chain`` hold the stance foot for the whole stance.
         side_confident: [K] bool: the step's side (``foot``) rests on reliable evidence
             (camera geometry, or consistent leg labels; see :func:`_assign_sides`).
+        ic_frame, to_frame: [K] int: the events at the video's own resolution, set by
+            :func:`with_frames`: the first decoded frame (0-based decode order) at or after
+            ``ic_t_s`` (the first frame that shows the foot on the ground) and after
+            ``to_t_s`` (the first frame that shows it off); -1 where the time is unknown or
+            after the last frame.  This is how events are read off video frame by frame
+            (and how the hand labels in docs/validation.md are defined); the times stay
+            sub-frame estimates of the instants, which contact time is computed from.
     """
 
     ic_t_s: np.ndarray
@@ -97,6 +104,8 @@ class Events:
     notes: tuple[str, ...] = ()
     stance_swap: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     side_confident: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    ic_frame: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    to_frame: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def n(self) -> int:
@@ -412,4 +421,36 @@ def restrict(ev: Events, start_s: float | None, end_s: float | None) -> Events:
                    valid=valid, timing_valid=timing, ground_y_px=ev.ground_y_px[m],
                    side_confident=ev.side_confident[m] if ev.side_confident.size else
                    ev.side_confident,
+                   ic_frame=ev.ic_frame[m] if ev.ic_frame.size else ev.ic_frame,
+                   to_frame=ev.to_frame[m] if ev.to_frame.size else ev.to_frame,
                    n_rejected=int((~valid[1:]).sum()) if valid.size > 1 else 0)
+
+
+#: Slack (s) below which an event instant counts as falling on a frame: the sub-frame times
+#: come from interpolation and may sit a rounding error before the frame that shows them.
+FRAME_SLACK_S = 1e-6
+
+
+def first_frames(t_s: np.ndarray, frame_t_s: np.ndarray, frame_index: np.ndarray) -> np.ndarray:
+    """For each instant in ``t_s`` (s), the decode index of the first frame whose time
+    (``frame_t_s``, s, ascending) is at or after it; -1 for NaN or after the last frame."""
+    t = np.asarray(t_s, dtype=float)
+    out = np.full(t.shape, -1, dtype=np.int64)
+    ok = np.isfinite(t)
+    if not ok.any() or not frame_t_s.size:
+        return out
+    j = np.searchsorted(frame_t_s, t[ok] - FRAME_SLACK_S, side="left")
+    inside = j < frame_t_s.size
+    vals = np.full(j.shape, -1, dtype=np.int64)
+    vals[inside] = np.asarray(frame_index)[j[inside]]
+    out[ok] = vals
+    return out
+
+
+def with_frames(ev: Events, frame_t_s: np.ndarray, frame_index: np.ndarray) -> Events:
+    """``ev`` with ``ic_frame``/``to_frame`` set from the decoded frames' times (real time,
+    the pose series' ``t_s``) and decode indices."""
+    from dataclasses import replace
+
+    return replace(ev, ic_frame=first_frames(ev.ic_t_s, frame_t_s, frame_index),
+                   to_frame=first_frames(ev.to_t_s, frame_t_s, frame_index))

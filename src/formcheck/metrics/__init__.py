@@ -105,7 +105,8 @@ def compute(clean: CleanSeries, view: ViewInfo, ev: Events, height_cm: float | N
     # leg labels); an Events made without it has none
     side_ok = ev.side_confident if ev.side_confident.size == ev.n else np.zeros(ev.n, bool)
     steps = StepTable(foot=ev.foot, ic_t_s=ev.ic_t_s, to_t_s=ev.to_t_s, valid=ev.valid,
-                      values=vals, strike_class=classes, side_confident=side_ok)
+                      values=vals, strike_class=classes, side_confident=side_ok,
+                      ic_frame=ev.ic_frame, to_frame=ev.to_frame)
     ctx = replace(ctx, vals=vals, classes=classes, side_ok=side_ok)
 
     warnings: list[str] = []

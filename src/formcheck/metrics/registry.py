@@ -56,7 +56,8 @@ SECTIONS: tuple[str, ...] = ("rhythm", "landing", "trunk", "arms", "ground conta
 BASES: tuple[str, ...] = ("steps", "sides", "frames")
 
 #: Columns of steps.csv that describe the step rather than a metric.
-STEP_HEAD: tuple[str, ...] = ("step", "foot", "ic_t_s", "to_t_s", "valid", "side_confident")
+STEP_HEAD: tuple[str, ...] = ("step", "foot", "ic_t_s", "to_t_s", "ic_frame", "to_frame", "valid",
+                              "side_confident")
 
 #: Gates (formcheck.metrics.summary.GATES) a MetricDef may name.
 GATE_NAMES: tuple[str, ...] = ("feet", "frame_rate", "knee_2d", "trunk_visible", "depth")

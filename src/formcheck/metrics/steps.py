@@ -20,6 +20,8 @@ class StepTable:
     """One row per detected step (IC order); arrays of equal length K, NaN where unknown.
 
     ``side_confident``: the step's side (``foot``) rests on evidence (events.side_confident).
+    ``ic_frame``/``to_frame``: the first video frame (decode index) showing the foot down /
+    off (events.with_frames); -1 (an empty cell) where unknown.
     """
 
     foot: np.ndarray
@@ -29,6 +31,11 @@ class StepTable:
     values: dict[str, np.ndarray] = field(default_factory=dict)
     strike_class: tuple[str, ...] = ()
     side_confident: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    ic_frame: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    to_frame: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def _frame(self, a: np.ndarray, i: int) -> int | None:
+        return int(a[i]) if a.size == self.n and a[i] >= 0 else None
 
     @property
     def n(self) -> int:
@@ -39,7 +46,8 @@ class StepTable:
         for i in range(self.n):
             row: dict[str, object] = {
                 "step": i, "foot": str(self.foot[i]), "ic_t_s": round(float(self.ic_t_s[i]), 4),
-                "to_t_s": r(self.to_t_s[i], 4), "valid": bool(self.valid[i]),
+                "to_t_s": r(self.to_t_s[i], 4), "ic_frame": self._frame(self.ic_frame, i),
+                "to_frame": self._frame(self.to_frame, i), "valid": bool(self.valid[i]),
                 "strike_class": self.strike_class[i] if self.strike_class else "",
                 "side_confident": bool(self.side_confident[i])
                 if self.side_confident.size == self.n else False,

@@ -18,8 +18,9 @@ from formcheck.hashing import sha256_of
 SCHEMA_NAME = "formcheck.report"
 #: 1.1: steps[].side_confident, quality.sides_reliable_share; 1.2: people, doubts;
 #: 1.3: metrics[].noise (SE, MDC95, between-session floor) and noise_method; 1.4: scale (the
-#: image scale at the runner), the speed metrics, setting "pan"
-SCHEMA_VERSION = "1.4"
+#: image scale at the runner), the speed metrics, setting "pan"; 1.5: steps[].ic_frame and
+#: to_frame (the first video frame showing the foot down / off)
+SCHEMA_VERSION = "1.5"
 
 
 def _clean(o: Any) -> Any:
