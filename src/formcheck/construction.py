@@ -48,7 +48,7 @@ class Contact:
         t_s: IC time (s, real time).
         foot: the runner's side ("L" / "R") of the landing foot.
         chain: which (identity-repaired) landmark leg is landing ("L" / "R").
-        frame_index: decoded frame nearest the IC (-1 when the pose series has no frames).
+        frame_index: the first decoded frame showing the contact (Events.ic_frame) (-1 when the pose series has no frames).
         frame_t_s: that frame's time (s, real time; the IC time when there is no frame).
         points_t_s: the time (s) :attr:`points` are taken at.
         strike: foot-strike class ("rearfoot", "midfoot", "forefoot" or "").
@@ -99,7 +99,9 @@ class Contact:
 
 def contact(analysis: Analysis, k: int, at_frame: bool = False) -> Contact:
     """Step ``k``'s contact; its points at the IC instant or, with ``at_frame``, at the time
-    of the pose frame nearest the IC (the picture that frame shows)."""
+    of the first pose frame showing the contact (``Events.ic_frame``: the first frame at or
+    after the IC instant; the nearest frame if the events carry no frames), the picture
+    that frame shows."""
     ev, clean, pose = analysis.events, analysis.clean, analysis.pose
     steps, summ = analysis.metrics.steps, analysis.metrics.summaries
     sagittal = analysis.view.view in SAGITTAL_VIEWS
@@ -116,6 +118,8 @@ def contact(analysis: Analysis, k: int, at_frame: bool = False) -> Contact:
     fi, ft = -1, t
     if pose.n_frames:
         j = int(np.argmin(np.abs(pose.t_s - t)))
+        if ev.ic_frame.size == ev.n and ev.ic_frame[k] >= 0:
+            j = int(np.searchsorted(pose.frame_index, ev.ic_frame[k]))
         fi, ft = int(pose.frame_index[j]), float(pose.t_s[j])
     tp = ft if at_frame else t
     strike = steps.strike_class[k] if (k < len(steps.strike_class)
