@@ -48,7 +48,8 @@ class Contact:
         t_s: IC time (s, real time).
         foot: the runner's side ("L" / "R") of the landing foot.
         chain: which (identity-repaired) landmark leg is landing ("L" / "R").
-        frame_index: the first decoded frame showing the contact (Events.ic_frame) (-1 when the pose series has no frames).
+        frame_index: the first decoded frame showing the contact (Events.ic_frame; -1 when
+            the pose series has no frames).
         frame_t_s: that frame's time (s, real time; the IC time when there is no frame).
         points_t_s: the time (s) :attr:`points` are taken at.
         strike: foot-strike class ("rearfoot", "midfoot", "forefoot" or "").
