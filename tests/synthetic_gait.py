@@ -348,6 +348,10 @@ class GaitConfig:
     foot_jitter_pct_leg: tuple[float, float] = (3.5, 1.7)
     foot_jitter_share: float = 0.8  # share of that variance common to the foot's 3 points
     foot_jitter_corr_s: float = 0.0  # AR(1) time constant of that jitter (s); 0 = white
+    # rate (Hz) the jitter is drawn at, and interpolated from, when the clip's frame rate is
+    # higher: the 30 fps it was measured at (pessimistic for true high-speed capture, where the
+    # pose model runs on every frame); a higher value draws it per frame up to that rate
+    foot_jitter_rate_hz: float = 30.0
     # landing: the foot_index landmark drifts ahead of the true foot just after IC, then comes back
     # faster than the ground once the forefoot is down (real: -23/-15 % of ground speed at the
     # two frames after the toe is planted); roll-off: it drifts ahead before TO (real +13/+16 %
@@ -988,7 +992,7 @@ def _foot_jitter(t: np.ndarray, cfg: GaitConfig, leg: float, rng: np.random.Gene
         return out
     # drawn at the frame rate it was measured at (30 fps) or the clip's, whichever is lower,
     # and interpolated to the frames: a faster camera does not add jitter
-    rate = min(float(cfg.fps), _JITTER_FPS)
+    rate = min(float(cfg.fps), float(cfg.foot_jitter_rate_hz))
     tg = float(t[0]) + np.arange(int(math.ceil((t[-1] - t[0]) * rate)) + 2) / rate
     m = len(tg)
     a, b = math.sqrt(1.0 - cfg.foot_jitter_share), math.sqrt(cfg.foot_jitter_share)
@@ -998,7 +1002,7 @@ def _foot_jitter(t: np.ndarray, cfg: GaitConfig, leg: float, rng: np.random.Gene
             rho = math.exp(-1.0 / (cfg.foot_jitter_corr_s * rate))
             for i in range(1, m):
                 w[i] = rho * w[i - 1] + math.sqrt(1.0 - rho * rho) * w[i]
-        if cfg.fps <= _JITTER_FPS:
+        if cfg.fps <= rate:
             wt = w[:len(t)]
         else:
             wt = np.stack([np.stack([np.interp(t, tg, w[:, k, d]) for d in (0, 1)], axis=-1)

@@ -1,0 +1,60 @@
+"""Gait events against frame rate on the synthetic runner (issue 11: "events must get better
+with frame rate, not worse").
+
+The generator's default foot jitter is drawn at the 30 fps it was measured at and interpolated
+to faster clips (pessimistic: a faster camera then gives the pose model's errors no chance to
+average out).  Here it is drawn per frame (``foot_jitter_rate_hz`` high), as when the pose
+model runs on every frame of a true high-speed capture, and, for the rules' own timing, switched
+off.  Errors against the generator's true instants, in real milliseconds.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+from synthetic_gait import GaitConfig, generate, score_events
+from test_metrics_synthetic import to_pose
+
+from formcheck.api import analyze_pose
+
+FPS = (30.0, 120.0, 240.0)
+
+
+@functools.cache
+def _score(fps: float, jitter: bool, seed: int = 0):  # noqa: ANN202 - EventScore
+    kw = {"foot_jitter_rate_hz": 1000.0} if jitter else {"foot_jitter_pct_leg": (0.0, 0.0)}
+    clip = generate(GaitConfig(fps=fps, duration_s=8.0, seed=seed, **kw))  # type: ignore[arg-type]
+    ev = analyze_pose(to_pose(clip)).events
+    return score_events(ev.ic_t_s, ev.to_t_s, clip.truth, fps, side=ev.foot)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_initial_contact_gets_better_with_frame_rate(seed: int) -> None:
+    """Every duration in the event rules is real time and the low-pass cut-off is in Hz, so
+    with per-frame landmark jitter the IC error must shrink as the frame rate rises
+    (measured on 8 s: MAE 11.9 / 5.6 / 5.0 ms at 30 / 120 / 240 fps, seed 1 10.5 / 5.6 /
+    5.8), and every step is
+    still found."""
+    mae = []
+    for fps in FPS:
+        sc = _score(fps, True, seed)
+        assert sc.n_missed == 0 and sc.n_extra == 0, (fps, sc.n_missed, sc.n_extra)
+        mae.append(sc.ic.mae_ms)
+    assert mae[1] < 0.8 * mae[0] and mae[2] < 0.6 * mae[0], mae
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "goal not met: on the noise-free runner the toe-off rule (relative toe speed above a share "
+    "of its swing peak) reads toe-off 13 ms late at 30 fps and 19-22 ms late at 60-240 fps; "
+    "at 30 fps the landmark jitter's early threshold crossings hide it (docs/validation.md)"))
+def test_toe_off_unbiased_without_landmark_noise() -> None:
+    """With exact landmarks the rules must find the true instants within half a 30 fps frame
+    (17 ms) at every frame rate: the IC rule does (bias -1.5..+0.5 ms).  With per-frame
+    jitter the toe-off MAE stays at 21-31 ms at every rate and its bias grows from -1..+9 ms
+    at 30 fps to +19..+24 ms at 120-240 fps (seeds 0-1): it does not get better with frame
+    rate."""
+    for fps in FPS:
+        sc = _score(fps, False)
+        assert abs(sc.ic.bias_ms) <= 5.0, (fps, sc.ic.bias_ms)
+        assert abs(sc.to.bias_ms) <= 500.0 / 30.0, (fps, sc.to.bias_ms)
