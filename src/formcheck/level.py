@@ -23,21 +23,28 @@ a treadmill (or a camera panning with the runner), the foot travels backward alo
 intercept per contact and point).  With a static camera overground the foot stands still in
 the image and successive contacts lie along the ground across the frame: one intercept per
 foot and point, pooled over its contacts (the near and the far foot may stand on lines at
-different image heights).  The fit is least squares with the samples beyond
-``outlier_mads`` robust SDs of the residuals dropped (twice); its uncertainty is the
-cluster-robust (sandwich) standard error with each contact as one cluster, so it is an SE
-over contacts, not over correlated frames.
+different image heights).  Each window is read at ``samples_per_window`` interpolated
+instants.  The common slope is fitted with time as the instrument within a contact (the foot
+moves at the ground's steady speed; least squares in x would be flattened by the landmarks'
+x jitter) and by least squares across contacts, with the samples beyond ``outlier_mads``
+robust SDs of the residuals dropped (twice); its uncertainty is the cluster-robust
+(sandwich) standard error with each contact as one cluster, an SE over contacts, not over
+correlated frames.  Measured accuracy (docs/metrics.md "Camera roll"): static camera
+overground within 0.03 deg of the synthetic runner's roll; treadmill within 1.9 deg (the
+foot's own rise and fall in the windows, its sign following the running direction).
 
 **Refused** (status ``not_measured``, no correction, the reason said): a runner who stays in
 place in the image unless ``--setting treadmill`` says the camera stands still beside a
 treadmill (from the runner alone a camera panning with them looks the same, and a turning
 camera tilts the ground's path in the image: the hand-held pace clip's feet travel along a
-line 5 deg off its horizon); a view that is not a
+line at -5.2 deg while its field edge is within about 1 deg of level); a view that is not a
 side view (front, back: the foot does not travel across the image; oblique: the ground is
 seen in perspective and its lines slope in the image even with a level camera); fewer than
 ``min_contacts`` contacts; foot travel along the ground too short to define a direction
 (RMS under ``min_travel_leg`` leg lengths); an SE over ``max_se_deg``; or an estimate beyond
-``max_roll_deg`` (more likely a wrong view or a sloped path than a tilted phone).
+``max_roll_deg`` (more likely a wrong view or a sloped path than a tilted phone); or slopes
+that differ between consecutive parts of the clip (``blocks``, ``block_z``,
+``block_min_deg``: a camera that turns has no one roll).
 
 The correction cannot tell a tilted phone from a sloped ground: an inclined treadmill or a
 hill reads as roll (1 % grade = 0.57 deg) and the angles are then given against the
