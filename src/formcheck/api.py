@@ -181,6 +181,7 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
     if vinfo.view in ("front", "back") and repair:
         # the identity repair is for side views; in front/back views labels are reliable
         clean = signals.clean(pose.t_s, pose.xy_px, pose.visibility, repair_identity=False)
+    centre = (pose.width_px / 2.0, pose.height_px / 2.0)
     if window:
         ctx_clean = signals.clean(context.t_s, context.xy_px, context.visibility,
                                   repair_identity=vinfo.view not in ("front", "back"))
@@ -188,16 +189,27 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
                                  options.end_s)
     else:
         ev = events_mod.detect(clean, vinfo)
+    # the camera's roll from the ground line at these events; the metrics read angles and
+    # vertical travel in the camera's level frame (the image frame stays in ``clean``, for
+    # the annotated video)
+    lv = level_mod.level(clean if window else signals.swap_legs(clean, ev.stance_swap), vinfo,
+                         ev, options.camera_roll_deg)
+    if lv.corrected:
+        # the events again in the level frame: a rolled image tilts the rising foot's path
+        # (overground at +3 deg, toe-off read 20 ms late)
+        if window:
+            ev = events_mod.restrict(events_mod.detect(level_mod.apply(ctx_clean, lv, centre),
+                                                       vinfo), options.start_s, options.end_s)
+        else:
+            ev = events_mod.detect(level_mod.apply(clean, lv, centre), vinfo)
+    if not window:
         # stances whose foot the identity repair handed to the other leg: relabel them so
         # every per-step value is read from the foot that is on the ground
         clean = signals.swap_legs(clean, ev.stance_swap)
     vinfo = gait.classify(clean, vinfo, ev, cadence_spm(ev)[0], options.gait)
     plausible = view.body_plausible_share(pose.xy_px)  # undetected frames are NaN: skipped
     camera = view.vertical_travel_doubts(pose.xy_px, vinfo)
-    # the metrics read angles and vertical travel in the camera's level frame (the image
-    # frame stays in ``clean``, for the annotated video)
-    lv = level_mod.level(clean, vinfo, ev, options.camera_roll_deg)
-    level_clean = level_mod.apply(clean, lv, (pose.width_px / 2.0, pose.height_px / 2.0))
+    level_clean = level_mod.apply(clean, lv, centre)
     met = metrics_mod.compute(level_clean, vinfo, ev, height_cm=options.height_cm,
                               detection_rate=det_rate, body_plausible=plausible,
                               extra_doubts=camera, scale_px_per_m=options.scale_px_per_m)

@@ -15,43 +15,41 @@ by 5 % of a leg length.
 
 **The ground line** (:func:`estimate`): the stance foot's contact points lie on the ground.
 From each contact (IC -> TO, side view) the heel landmark is taken over ``heel_window`` and
-the foot_index (toe) landmark over ``toe_window`` fractions of the contact: the heel is down
-until it lifts at about mid-stance, the forefoot from the flat foot (~30-40 %) until push-off.
-Inside its window each point moves with the ground.  With the camera still and the runner on
-a treadmill (or a camera panning with the runner), the foot travels backward along the belt
-(ground) in the image: the ground's direction is the pooled within-stance slope (one
-intercept per contact and point).  With a static camera overground the foot stands still in
-the image and successive contacts lie along the ground across the frame: one intercept per
-foot and point, pooled over its contacts (the near and the far foot may stand on lines at
-different image heights).  Each window is read at ``samples_per_window`` interpolated
-instants.  The common slope is fitted with time as the instrument within a contact (the foot
-moves at the ground's steady speed; least squares in x would be flattened by the landmarks'
-x jitter) and by least squares across contacts, with the samples beyond ``outlier_mads``
-robust SDs of the residuals dropped (twice); its uncertainty is the cluster-robust
-(sandwich) standard error with each contact as one cluster, an SE over contacts, not over
-correlated frames.  Measured accuracy (docs/metrics.md "Camera roll"): static camera
-overground within 0.03 deg of the synthetic runner's roll; treadmill within 1.9 deg (the
-foot's own rise and fall in the windows, its sign following the running direction).
+the foot_index (toe) landmark over ``toe_window`` fractions of the contact (the heel is down
+until it lifts at about mid-stance, the forefoot from the flat foot until push-off), read at
+``samples_per_window`` interpolated instants, and each window's median is one contact point.
+With a static camera overground the foot stands still in the image during stance and the
+successive contacts lie along the ground across the frame: one line per foot and point (the
+near and the far foot may stand on lines at different image heights), with a common slope
+fitted by least squares over the contacts, the points beyond ``outlier_mads`` robust SDs of
+the residuals dropped (twice); its uncertainty is the cluster-robust (sandwich) standard
+error with each contact as one cluster.  Measured accuracy (docs/metrics.md "Camera roll"):
+within 0.03 deg of the synthetic runner's roll.
 
 **Refused** (status ``not_measured``, no correction, the reason said): a runner who stays in
-place in the image unless ``--setting treadmill`` says the camera stands still beside a
-treadmill (from the runner alone a camera panning with them looks the same, and a turning
-camera tilts the ground's path in the image: the hand-held pace clip's feet travel along a
-line at -5.2 deg while its field edge is within about 1 deg of level); a view that is not a
-side view (front, back: the foot does not travel across the image; oblique: the ground is
-seen in perspective and its lines slope in the image even with a level camera); fewer than
-``min_contacts`` contacts; foot travel along the ground too short to define a direction
-(RMS under ``min_travel_leg`` leg lengths); an SE over ``max_se_deg``; or an estimate beyond
-``max_roll_deg`` (more likely a wrong view or a sloped path than a tilted phone); or slopes
-that differ between consecutive parts of the clip (``blocks``, ``block_z``,
-``block_min_deg``: a camera that turns has no one roll).
+place in the image (a treadmill, given or guessed, or a camera panning with the runner): the
+belt carries the foot backward at a steady speed, so within a stance its image x is linear
+in time, while the foot's own rise and fall in stance (heel settle, heel lift, push-off) is
+an unknown function of time: a slope of y on x cannot be told from that profile.  On the
+synthetic treadmill runner the estimate followed the window choice far more than the roll
+(true 0 deg: -0.9..+1.3 deg with the overground windows, -7.0..+7.8 with both windows at
+20-50 % of stance), and a panning camera tilts the ground's path in the image besides (the
+hand-held pace clip's feet travel along a line at -5.2 deg while its field edge is within
+about 1 deg of level); ``--camera-roll DEG`` corrects for a tilted phone there.  Also
+refused: a view that is not a side view (front, back: the foot does not travel across the
+image; oblique: the ground is seen in perspective and its lines slope in the image even
+with a level camera); fewer than ``min_contacts`` contacts; contacts spread too little along
+the ground to define a direction (RMS under ``min_travel_leg`` leg lengths); an SE over
+``max_se_deg``; an estimate beyond ``max_roll_deg`` (more likely a wrong view or a sloped
+path than a tilted phone); or slopes that differ between consecutive parts of the clip
+(``blocks``, ``block_z``, ``block_min_deg``: a camera that turns has no one roll).
 
 The correction cannot tell a tilted phone from a sloped ground: an inclined treadmill or a
 hill reads as roll (1 % grade = 0.57 deg) and the angles are then given against the
 perpendicular to the ground, not gravity.  ``--camera-roll DEG`` sets the roll (0 turns the
-correction off).  A runner whose path is not parallel to the image plane, or a yawed camera
-over a treadmill, also makes the ground slope in the image (perspective); the estimate then
-includes it.  Constants: settings.toml ``[level]``.
+correction off).  A runner whose path is not parallel to the image plane also makes the
+ground slope in the image (perspective); the estimate then includes it.
+Constants: settings.toml ``[level]``.
 """
 
 from __future__ import annotations
@@ -84,9 +82,9 @@ class Level:
         estimate_deg: the ground line's angle the estimator found, also when it refused it
             (NaN when there was none to compute).
         n_contacts: contacts behind the estimate.
-        travel_leg: RMS travel of the contact points along the ground (leg lengths).
-        mode: "within_contact" (the foot travels in the image: treadmill, panning camera),
-            "across_contacts" (static camera overground) or "" (none).
+        travel_leg: RMS spread of the contact points along the ground (leg lengths).
+        mode: "across_contacts" (static camera overground: the contacts along the ground
+            across the frame) or "" (none).
     """
 
     roll_deg: float
@@ -147,18 +145,14 @@ def contact_samples(clean: CleanSeries, ev: Events, heel_window: tuple[float, fl
     return out
 
 
-def fit_slope(groups: np.ndarray, clusters: np.ndarray, z: np.ndarray, x: np.ndarray,
-              y: np.ndarray, outlier_mads: float) -> tuple[float, float, np.ndarray]:
-    """Common slope dy/dx of the lines y = a_g + b x (one intercept per group), with ``z`` as
-    the instrument, and outliers dropped: (b, cluster-robust SE of b, mask of the samples
-    kept).
+def fit_slope(groups: np.ndarray, clusters: np.ndarray, x: np.ndarray, y: np.ndarray,
+              outlier_mads: float) -> tuple[float, float, np.ndarray]:
+    """Common slope dy/dx of the lines y = a_g + b x (one intercept per group) by least
+    squares, with outliers dropped: (b, cluster-robust SE of b, mask of the samples kept).
 
-    b = sum dz dy / sum dz dx, with each sample's values minus its group's means: with z = x
-    it is least squares; with z = time (a foot moving with the ground at a steady speed) the
-    landmarks' x jitter, which is not tied to time, does not flatten the slope as it does in
-    least squares (errors in the regressor).  Samples whose residual lies beyond
-    ``outlier_mads`` x 1.4826 MAD of the residuals are dropped and the fit repeated (twice).
-    SE: sqrt(sum over clusters of (sum dz r)^2) / |sum dz dx|, r = dy - b dx."""
+    b = sum dx dy / sum dx^2, with each sample's values minus its group's means.  Samples whose
+    residual lies beyond ``outlier_mads`` x 1.4826 MAD of the residuals are dropped and the fit
+    repeated (twice).  SE: sqrt(sum over clusters of (sum dx r)^2) / sum dx^2, r = dy - b dx."""
     keep = np.ones(x.size, dtype=bool)
     b, se = float("nan"), float("nan")
     for _ in range(3):
@@ -170,15 +164,15 @@ def fit_slope(groups: np.ndarray, clusters: np.ndarray, z: np.ndarray, x: np.nda
                     cnt: np.ndarray = cnt) -> np.ndarray:
             return v - (np.bincount(gi, v, m) / cnt)[gi]
 
-        dz, dx, dy = centred(z[keep]), centred(x[keep]), centred(y[keep])
-        szx = float((dz * dx).sum())
-        if szx == 0 or not np.isfinite(szx):
+        dx, dy = centred(x[keep]), centred(y[keep])
+        sxx = float((dx * dx).sum())
+        if sxx == 0 or not np.isfinite(sxx):
             return float("nan"), float("nan"), keep
-        b = float((dz * dy).sum()) / szx
+        b = float((dx * dy).sum()) / sxx
         res = dy - b * dx
         uc, ci = np.unique(c, return_inverse=True)
-        score = np.bincount(ci, dz * res, uc.size)
-        se = float(np.sqrt((score * score).sum())) / abs(szx)
+        score = np.bincount(ci, dx * res, uc.size)
+        se = float(np.sqrt((score * score).sum())) / sxx
         mad = 1.4826 * float(np.median(np.abs(res - np.median(res))))
         bad = np.abs(res) > outlier_mads * max(mad, 1e-9)
         if not bad.any():
@@ -189,8 +183,8 @@ def fit_slope(groups: np.ndarray, clusters: np.ndarray, z: np.ndarray, x: np.nda
     return b, se, keep
 
 
-def drift_deg(groups: np.ndarray, clusters: np.ndarray, z: np.ndarray, x: np.ndarray,
-              y: np.ndarray, blocks: int, max_z: float, min_deg: float
+def drift_deg(groups: np.ndarray, clusters: np.ndarray, x: np.ndarray, y: np.ndarray,
+              blocks: int, max_z: float, min_deg: float
               ) -> tuple[float, float] | None:
     """The lowest and highest slope (deg) of the clip's consecutive parts when they differ:
     the contacts cut into ``blocks`` runs of equal count, each fitted alone (no outlier
@@ -207,7 +201,7 @@ def drift_deg(groups: np.ndarray, clusters: np.ndarray, z: np.ndarray, x: np.nda
     b, se = np.full(k, np.nan), np.full(k, np.nan)
     for j in range(k):
         m = part == j
-        bj, sj, _ = fit_slope(groups[m], clusters[m], z[m], x[m], y[m], np.inf)
+        bj, sj, _ = fit_slope(groups[m], clusters[m], x[m], y[m], np.inf)
         b[j], se[j] = np.degrees(np.arctan(bj)), np.degrees(sj / (1 + bj * bj))
     if not (np.isfinite(b).all() and np.isfinite(se).all()):
         return None
@@ -231,57 +225,48 @@ def estimate(clean: CleanSeries, view: ViewInfo, ev: Events) -> Level:
                f"{view.view} view: the feet do not travel across the image along the ground")
         return not_measured(f"camera roll not measured ({why}); angles are read against the "
                             "image vertical")
+    prefix = "camera roll not measured"
+    if view.setting != "overground":
+        on_belt = "setting" in view.overridden
+        where = ("on a treadmill" if on_belt else
+                 "the runner stays in place in the image: a treadmill, or a camera panning "
+                 "with the runner, which also tilts the ground's path in the image")
+        return not_measured(
+            f"{prefix} ({where}: the foot's travel along the "
+            f"{'belt' if on_belt else 'ground'} in stance cannot be told from its own rise "
+            "and fall; give --camera-roll DEG, e.g. the deck edge's angle, to correct for a "
+            "tilted phone); angles are read against the image vertical")
     samples = contact_samples(clean, ev, tuple(cfg["heel_window"]), tuple(cfg["toe_window"]),
                               int(cfg["samples_per_window"]))
     contacts = sorted({i for i, _, _ in samples})
     need = int(cfg["min_contacts"])
-    prefix = "camera roll not measured"
     if len(contacts) < need:
         return not_measured(f"{prefix} (the stance foot is seen in {len(contacts)} contacts; "
                             f"need {need}); angles are read against the image vertical",
                             n_contacts=len(contacts))
-    static = view.setting == "overground"
-    mode = "across_contacts" if static else "within_contact"
-    if not static and not (view.setting == "treadmill" and "setting" in view.overridden):
-        # a runner who stays in place in the image: on a treadmill, or a camera panning
-        # with them; a turning camera moves the ground's image path
-        return not_measured(
-            f"{prefix} (the runner stays in place in the image: a treadmill or a camera "
-            "panning with the runner, which cannot be told apart from the runner alone, and "
-            "a panning camera tilts the ground's path in the image; with a static camera "
-            "beside a treadmill give --setting treadmill, or give --camera-roll DEG); "
-            "angles are read against the image vertical", n_contacts=len(contacts),
-            mode=mode)
-    groups, clusters, ts, xs, ys = [], [], [], [], []
+    groups, clusters, xs, ys = [], [], [], []
     for i, point, p in samples:
-        if static:
-            # the foot stands still: one point per contact, one line per foot and point
-            p = np.median(p, axis=0)[None]
-            side = 0 if str(ev.chain[i]) == "L" else 1
-            g = 2 * side + point
-        else:
-            g = 2 * i + point
-        groups.append(np.full(p.shape[0], g))
-        clusters.append(np.full(p.shape[0], i))
-        ts.append(p[:, 0])
-        xs.append(p[:, 1])
-        ys.append(p[:, 2])
-    g_a, c_a = np.concatenate(groups), np.concatenate(clusters)
-    x_a, y_a = np.concatenate(xs), np.concatenate(ys)
-    # the foot moving with the ground: time is the instrument; contacts across the frame: x
-    z_a = x_a if static else np.concatenate(ts)
-    b, se_b, keep = fit_slope(g_a, c_a, z_a, x_a, y_a, float(cfg["outlier_mads"]))
+        # the foot stands still: one point per contact, one line per foot and point
+        q = np.median(p, axis=0)
+        side = 0 if str(ev.chain[i]) == "L" else 1
+        groups.append(2 * side + point)
+        clusters.append(i)
+        xs.append(q[1])
+        ys.append(q[2])
+    g_a, c_a = np.asarray(groups), np.asarray(clusters)
+    x_a, y_a = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    b, se_b, keep = fit_slope(g_a, c_a, x_a, y_a, float(cfg["outlier_mads"]))
     n_used = int(np.unique(c_a[keep]).size)
-    # RMS travel along the ground about each line's centre, in leg lengths
+    # RMS spread along the ground about each line's centre, in leg lengths
     ug, gi = np.unique(g_a[keep], return_inverse=True)
     xk = x_a[keep]
     dx = xk - (np.bincount(gi, xk, ug.size) / np.bincount(gi, minlength=ug.size))[gi]
     leg = float(view.leg_length_px)
     travel = float(np.sqrt(np.mean(dx * dx))) / leg if leg > 0 and dx.size else float("nan")
-    kw = dict(n_contacts=n_used, travel_leg=travel, mode=mode)
+    kw = dict(n_contacts=n_used, travel_leg=travel, mode="across_contacts")
     if not np.isfinite(travel) or travel < float(cfg["min_travel_leg"]):
-        return not_measured(f"{prefix} (the feet travel {travel:.2f} leg lengths along the "
-                            f"ground, under {float(cfg['min_travel_leg']):.2f}: too little to "
+        return not_measured(f"{prefix} (the contacts spread {travel:.2f} leg lengths along "
+                            f"the ground, under {float(cfg['min_travel_leg']):.2f}: too little to "
                             "give its direction); angles are read against the image vertical",
                             **kw)
     roll = float(np.degrees(np.arctan(b)))
@@ -291,7 +276,7 @@ def estimate(clean: CleanSeries, view: ViewInfo, ev: Events) -> Level:
         return not_measured(f"{prefix} (the contact points scatter: SE {se:.1f} deg, over "
                             f"{float(cfg['max_se_deg']):.1f}); angles are read against the "
                             "image vertical", **kw)
-    spread = drift_deg(g_a[keep], c_a[keep], z_a[keep], x_a[keep], y_a[keep],
+    spread = drift_deg(g_a[keep], c_a[keep], x_a[keep], y_a[keep],
                        int(cfg["blocks"]), float(cfg["block_z"]), float(cfg["block_min_deg"]))
     if spread is not None:
         lo, hi = spread
