@@ -148,3 +148,22 @@ def test_analyze_cli_on_sample(tmp_path):
     assert steps[0].startswith("step,foot,ic_t_s")
     assert len(steps) - 1 == rep["quality"]["steps_detected"]
     assert (out / "metrics.json").is_file()
+
+
+def test_camera_roll_on_real_clips_is_small_or_refused(pose_of):
+    """The static-camera walking clip (the hall's floor near level) reads a small roll,
+    measured from its contacts across the frame (+0.2 +/- 0.4 deg); the treadmill sample is
+    not measured, with its setting found or given (--setting treadmill): on a treadmill the
+    foot's travel along the belt cannot be told from its own rise and fall in stance, and the
+    reason says to give --camera-roll; the hand-held pan of the pace clip, which the runner's
+    landmarks cannot tell from a treadmill, is not corrected for (docs/metrics.md "Camera
+    roll")."""
+    for opts in (Options(), Options(setting="treadmill")):
+        tm = analyze_pose(pose_of(SAMPLE), opts).level
+        assert tm.status == "not_measured" and not tm.corrected, tm
+        assert "--camera-roll" in tm.reason, tm
+    hall = analyze_pose(pose_of(shared_clip("walking_side_hall.mp4"))).level
+    assert hall.status == "measured" and hall.mode == "across_contacts", hall
+    assert abs(hall.roll_deg) < 1.5 and hall.se_deg < 1.0, hall
+    pace = analyze_pose(pose_of(shared_clip("outdoor_side_pace_segments.mp4"))).level
+    assert pace.status == "not_measured" and not pace.corrected and "panning" in pace.reason

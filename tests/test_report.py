@@ -176,3 +176,36 @@ def test_metrics_json_agrees_with_report(cli_run: dict[str, Any]) -> None:
     m = json.loads(Path(cli_run["out"] / "metrics.json").read_text(encoding="utf-8"))
     assert m["metrics"] == cli_run["rep"]["metrics"]
     assert m["view"] == cli_run["rep"]["view"]
+
+
+def test_camera_section_and_camera_roll_option(cli_run: dict[str, Any], pose_of: Any,
+                                               tmp_path: Any) -> None:
+    """report.json ``camera``: on the sample (a treadmill) the roll is not measured, with the
+    setting found or given (--setting treadmill: the foot's travel along the belt cannot be
+    told from its own rise and fall in stance, docs/metrics.md "Camera roll"), and the reason
+    says how to give it; --camera-roll 2.5 is taken as given and in the terminal summary; a
+    bad value is a usage error."""
+    cam = cli_run["rep"]["camera"]
+    assert cam["status"] == "not_measured" and cam["roll_deg"] is None and cam["reason"]
+    npz = tmp_path / "landmarks.npz"
+    pose_of(SAMPLE).save(npz)
+    outs = {}
+    for name, extra in (("tm", ["--setting", "treadmill"]), ("given", ["--camera-roll", "2.5"])):
+        out = tmp_path / name
+        res = run_cli("analyze", str(SAMPLE), "--pose", str(npz), "-o", str(out), "--no-video",
+                      "--no-html", *extra)
+        assert res.returncode == 0, res.stderr
+        rep = json.loads((out / "report.json").read_text(encoding="utf-8"))
+        errors = list(_validator().iter_errors(rep))
+        assert not errors, errors[0].message
+        outs[name] = (rep, res.stdout)
+    rep, stdout = outs["tm"]
+    assert rep["camera"]["status"] == "not_measured" and rep["camera"]["roll_deg"] is None
+    assert "treadmill" in rep["camera"]["reason"] and "--camera-roll" in rep["camera"]["reason"]
+    assert "Camera roll:" not in stdout
+    rep, stdout = outs["given"]
+    assert rep["camera"]["status"] == "given" and rep["camera"]["roll_deg"] == 2.5
+    assert rep["options"]["camera_roll_deg"] == 2.5 and "Camera roll: +2.5 deg" in stdout
+    bad = run_cli("analyze", str(SAMPLE), "--pose", str(npz), "-o", str(tmp_path / "bad"),
+                  "--camera-roll", "level")
+    assert bad.returncode == 2 and "auto" in bad.stderr and "Traceback" not in bad.stderr

@@ -1,7 +1,8 @@
 """The one entry point the CLI, batch and tests share: :func:`analyze`.
 
 video -> pose.extract -> people.choose -> signals.clean -> view.classify -> events.detect
--> gait.classify -> metrics.compute -> rules.evaluate.  Each stage is a function from plain
+-> gait.classify -> level.level (the camera's roll; the metrics see the landmarks turned
+level) -> metrics.compute -> rules.evaluate.  Each stage is a function from plain
 data to plain data; reports and the annotated video are written from the resulting
 :class:`Analysis`.
 """
@@ -15,6 +16,7 @@ from typing import Any
 
 from formcheck import events as events_mod
 from formcheck import gait, signals, view
+from formcheck import level as level_mod
 from formcheck import metrics as metrics_mod
 from formcheck import people as people_mod
 from formcheck.errors import NoRunnerError
@@ -57,6 +59,9 @@ class Options:
             is chosen automatically (:mod:`formcheck.people`).
         jobs: worker processes for the clip's pose model and annotated video (None = the
             usable CPU cores; 1 = one pass in this process).
+        camera_roll_deg: the camera's roll (deg, + = image turned clockwise) to correct the
+            angles for; None = measured from the ground line (:mod:`formcheck.level`), 0 =
+            no correction.
     """
 
     model: str | None = None
@@ -74,6 +79,7 @@ class Options:
     person: int | None = None
     jobs: int | None = 1
     scale_px_per_m: float | None = None
+    camera_roll_deg: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         """The analysis settings (``jobs`` is left out: it changes how fast, not what)."""
@@ -99,6 +105,7 @@ class Analysis:
     warnings: tuple[str, ...] = ()
     people: people_mod.People | None = None
     pose_full: PoseSeries | None = None
+    level: level_mod.Level | None = None
 
 
 def run_pose(path: str | os.PathLike[str], options: Options, progress: bool | None = None,
@@ -174,6 +181,7 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
     if vinfo.view in ("front", "back") and repair:
         # the identity repair is for side views; in front/back views labels are reliable
         clean = signals.clean(pose.t_s, pose.xy_px, pose.visibility, repair_identity=False)
+    centre = (pose.width_px / 2.0, pose.height_px / 2.0)
     if window:
         ctx_clean = signals.clean(context.t_s, context.xy_px, context.visibility,
                                   repair_identity=vinfo.view not in ("front", "back"))
@@ -181,6 +189,20 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
                                  options.end_s)
     else:
         ev = events_mod.detect(clean, vinfo)
+    # the camera's roll from the ground line at these events; the metrics read angles and
+    # vertical travel in the camera's level frame (the image frame stays in ``clean``, for
+    # the annotated video)
+    lv = level_mod.level(clean if window else signals.swap_legs(clean, ev.stance_swap), vinfo,
+                         ev, options.camera_roll_deg)
+    if lv.corrected:
+        # the events again in the level frame: a rolled image tilts the rising foot's path
+        # (overground at +3 deg, toe-off read 20 ms late)
+        if window:
+            ev = events_mod.restrict(events_mod.detect(level_mod.apply(ctx_clean, lv, centre),
+                                                       vinfo), options.start_s, options.end_s)
+        else:
+            ev = events_mod.detect(level_mod.apply(clean, lv, centre), vinfo)
+    if not window:
         # stances whose foot the identity repair handed to the other leg: relabel them so
         # every per-step value is read from the foot that is on the ground
         clean = signals.swap_legs(clean, ev.stance_swap)
@@ -188,7 +210,8 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
     vinfo = gait.classify(clean, vinfo, ev, cadence_spm(ev)[0], options.gait)
     plausible = view.body_plausible_share(pose.xy_px)  # undetected frames are NaN: skipped
     camera = view.vertical_travel_doubts(pose.xy_px, vinfo)
-    met = metrics_mod.compute(clean, vinfo, ev, height_cm=options.height_cm,
+    level_clean = level_mod.apply(clean, lv, centre)
+    met = metrics_mod.compute(level_clean, vinfo, ev, height_cm=options.height_cm,
                               detection_rate=det_rate, body_plausible=plausible,
                               extra_doubts=camera, scale_px_per_m=options.scale_px_per_m)
     ruleset = rules_mod.load_rules(Path(options.rules) if options.rules else None)
@@ -201,7 +224,7 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
                     ) + tuple(warnings)
     return Analysis(source=pose.source, options=options, pose=pose, clean=clean, view=vinfo,
                     events=ev, metrics=met, findings=findings, rules=ruleset,
-                    warnings=warnings, people=ppl, pose_full=pose_full)
+                    warnings=warnings, people=ppl, pose_full=pose_full, level=lv)
 
 
 def analyze(path: str | os.PathLike[str], options: Options | None = None,

@@ -143,6 +143,29 @@ SCALE = click.option("--scale", "scale", type=click.FloatRange(min=1.0, max=1000
                      default=None, metavar="PX_PER_M",
                      help="Image scale at the runner in pixels per metre (wins over "
                      "--height).")
+class RollType(click.ParamType):
+    """``--camera-roll``: "auto" (None: measured from the ground line) or degrees."""
+
+    name = "auto|DEG"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float | None:
+        if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
+            return None
+        try:
+            deg = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is neither 'auto' nor a number of degrees", param, ctx)
+        if not -45.0 <= deg <= 45.0:
+            self.fail(f"{deg:g} deg is not a camera roll (give -45 to 45)", param, ctx)
+        return deg
+
+
+CAMERA_ROLL = click.option("--camera-roll", "camera_roll", type=RollType(), default="auto",
+                           show_default=True,
+                           help="The camera's roll in degrees (+ = picture turned clockwise) "
+                           "that the angles are corrected for; 'auto' measures it from the "
+                           "ground line (static camera), 0 turns the correction off (an "
+                           "inclined treadmill or a hill reads as roll: 1 % grade = 0.57 deg).")
 RULES = click.option("--rules", type=click.Path(), default=None,
                      help="Rules TOML overriding the packaged thresholds and advice.")
 MAX_PEOPLE = click.option("--max-people", type=click.IntRange(1, 5), default=4,
@@ -158,8 +181,8 @@ MAX_SIZE = click.option("--max-size", type=click.IntRange(240, 4320), default=10
 
 #: The analysis settings (each becomes a :class:`formcheck.api.Options` field, see
 #: :func:`analysis_fields`).
-ANALYSIS_OPTIONS = (MODEL, SLOWMO, VIEW, DIRECTION, SETTING, GAIT, HEIGHT, SCALE, RULES,
-                    MAX_PEOPLE)
+ANALYSIS_OPTIONS = (MODEL, SLOWMO, VIEW, DIRECTION, SETTING, GAIT, HEIGHT, SCALE, CAMERA_ROLL,
+                    RULES, MAX_PEOPLE)
 #: What to write besides report.json, metrics.json and steps.csv.
 OUTPUT_OPTIONS = (NO_VIDEO, NO_HTML, MAX_SIZE)
 
@@ -181,5 +204,5 @@ def analysis_fields(kw: Mapping[str, Any]) -> dict[str, Any]:
             "view": kw.get("view"), "direction": kw.get("direction"),
             "setting": kw.get("setting"), "gait": kw.get("gait"),
             "height_cm": kw.get("height"), "scale_px_per_m": kw.get("scale"),
-            "rules": kw.get("rules"),
+            "camera_roll_deg": kw.get("camera_roll"), "rules": kw.get("rules"),
             "num_poses": kw.get("max_people") or DEFAULT_NUM_POSES}

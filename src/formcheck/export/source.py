@@ -4,7 +4,8 @@ and the scale, in the exported axes.
 The landmarks exported are those the metrics were computed from: ``landmarks.npz`` run again
 through every stage after the pose model (:func:`formcheck.api.analyze_pose`, with the
 options report.json records; no pose model is needed and the result is deterministic), i.e.
-cleaned, resampled to a uniform real-time grid and identity-repaired.  That re-analysis must
+cleaned, resampled to a uniform real-time grid, identity-repaired and turned level by the
+camera's roll when one was corrected for (:mod:`formcheck.level`).  That re-analysis must
 give the steps report.json lists (same initial contacts and sides), otherwise the folder was
 made by another formcheck version and the export is refused rather than mixing the two.
 
@@ -41,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from formcheck import level
 from formcheck.config import settings
 from formcheck.errors import InputNotFoundError, PoseFileError, ReportFolderError
 from formcheck.landmarks import LEG, N_LANDMARKS, NAMES
@@ -210,7 +212,9 @@ def from_analysis(analysis: Any, report: dict[str, Any], steps: tuple[Step, ...]
                                 f"({ev.n} vs {len(steps)}; report made by formcheck "
                                 f"{made_by}); re-run 'formcheck analyze' with this version",
                                 here)
-    clean = analysis.clean
+    w, h = int(analysis.pose.width_px), int(analysis.pose.height_px)
+    lv = getattr(analysis, "level", None)
+    clean = analysis.clean if lv is None else level.apply(analysis.clean, lv, (w / 2, h / 2))
     t = np.asarray(clean.t_s, dtype=float)
     # leg labels as the report's sides: over each step, swap where the landing leg's landmark
     # chain is not the side the step was given
@@ -223,7 +227,6 @@ def from_analysis(analysis: Any, report: dict[str, Any], steps: tuple[Step, ...]
     xy[mask] = xy[mask][:, WHOLE_LEG_SWAP]
 
     vinfo = analysis.view
-    w, h = int(analysis.pose.width_px), int(analysis.pose.height_px)
     scale = analysis.metrics.scale
     m_per_px = scale.m_per_px if scale is not None else None
     unit = "m" if m_per_px is not None else "px"
@@ -249,6 +252,8 @@ def from_analysis(analysis: Any, report: dict[str, Any], steps: tuple[Step, ...]
                  f"{100 * scale.rel_uncertainty:.1f} %)")
     elif m_per_px is not None:
         axes += f" (scale {m_per_px * 1000:.4f} mm/px, given with --scale)"
+    if lv is not None and lv.corrected:
+        axes += f"; landmarks turned {-lv.roll_deg:+.2f} deg about the frame centre (camera roll)"
     name = Path(str(report.get("source", {}).get("file") or analysis.source or "formcheck")).stem
     return ExportSource(name=name or "formcheck", t_s=t, fps=float(clean.fps), xy_px=xy,
                         points=pts, unit=unit, m_per_px=m_per_px, sign=sign, view=vinfo.view,

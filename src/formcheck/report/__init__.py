@@ -19,7 +19,8 @@ SCHEMA_NAME = "formcheck.report"
 #: 1.1: steps[].side_confident, quality.sides_reliable_share; 1.2: people, doubts;
 #: 1.3: metrics[].noise (SE, MDC95, between-session floor) and noise_method; 1.4: scale (the
 #: image scale at the runner), the speed metrics, setting "pan"; 1.5: steps[].ic_frame and
-#: to_frame (the first video frame showing the foot down / off)
+#: to_frame (the first video frame showing the foot down / off), camera (the camera's roll
+#: the angles were corrected for, formcheck.level)
 SCHEMA_VERSION = "1.5"
 
 
@@ -82,6 +83,7 @@ def build_report(analysis: Any, video_info: dict[str, Any] | None = None,
         "people": a.people.to_dict() if getattr(a, "people", None) is not None else None,
         "doubts": [d.to_dict() for d in getattr(met, "doubts", ())],
         "scale": met.scale.to_dict() if getattr(met, "scale", None) is not None else None,
+        "camera": a.level.to_dict() if getattr(a, "level", None) is not None else None,
         "metrics": {k: v.to_dict() for k, v in met.summaries.items()},
         "findings": findings,
         "summary": {

@@ -259,6 +259,15 @@ def render_html(analysis: Analysis, rep: dict[str, Any]) -> str:
                                f"{video.get('codec', '')}"
                       + (f", slow motion \u00d7{fmt_num(video.get('slowmo'), 1)}"
                          if (video.get("slowmo") or 1) != 1 else "")))
+    cam = rep.get("camera") or {}
+    if cam.get("status"):
+        se = cam.get("se_deg")
+        facts.append(("Camera roll", "not measured; angles against the image vertical"
+                      if cam.get("roll_deg") is None else
+                      "correction off (--camera-roll 0)" if not cam["roll_deg"] else
+                      f"{cam['roll_deg']:+.1f} deg ({cam['status']}"
+                      + (f", \u00b1{fmt_num(se, 1)}" if se is not None else "")
+                      + "); angles corrected for it"))
     ppl = rep.get("people") or {}
     quality = [
         ("Leg-label swaps repaired", q.get("leg_swaps_repaired")),

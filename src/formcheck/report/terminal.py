@@ -27,6 +27,11 @@ def summary_text(rep: dict[str, Any], color: bool = False, width: int = 92) -> s
         f"{q['n_frames']} frames at {q['fps_real'] or 0:.1f} fps real time; runner found in "
         f"{100 * q['detection_rate']:.0f} % of frames; {q['steps_detected']} steps "
         f"({q.get('steps_rejected', 0)} rejected)")
+    cam = rep.get("camera") or {}
+    if cam.get("status") in ("measured", "given") and cam.get("roll_deg"):
+        se = f" +/- {cam['se_deg']:.1f}" if cam.get("se_deg") is not None else ""
+        lines.append(f"Camera roll: {cam['roll_deg']:+.1f}{se} deg ({cam['status']}); angles "
+                     "corrected for it (--camera-roll 0 turns this off)")
     ppl = rep.get("people") or {}
     if ppl.get("persons"):
         n = ppl["n_people"]
