@@ -192,8 +192,10 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
     # the camera's roll from the ground line at these events; the metrics read angles and
     # vertical travel in the camera's level frame (the image frame stays in ``clean``, for
     # the annotated video)
-    lv = level_mod.level(clean if window else signals.swap_legs(clean, ev.stance_swap), vinfo,
-                         ev, options.camera_roll_deg)
+    # stances whose foot the identity repair handed to the other leg: relabel them so
+    # every per-step value is read from the foot that is on the ground
+    stance = clean if window else signals.swap_legs(clean, ev.stance_swap)
+    lv = level_mod.level(stance, vinfo, ev, options.camera_roll_deg)
     if lv.corrected:
         # the events again in the level frame: a rolled image tilts the rising foot's path
         # (overground at +3 deg, toe-off read 20 ms late)
@@ -202,10 +204,8 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
                                                        vinfo), options.start_s, options.end_s)
         else:
             ev = events_mod.detect(level_mod.apply(clean, lv, centre), vinfo)
-    if not window:
-        # stances whose foot the identity repair handed to the other leg: relabel them so
-        # every per-step value is read from the foot that is on the ground
-        clean = signals.swap_legs(clean, ev.stance_swap)
+            stance = signals.swap_legs(clean, ev.stance_swap)
+    clean = stance
     ev = events_mod.with_frames(ev, pose.t_s, pose.frame_index)
     vinfo = gait.classify(clean, vinfo, ev, cadence_spm(ev)[0], options.gait)
     plausible = view.body_plausible_share(pose.xy_px)  # undetected frames are NaN: skipped
