@@ -18,6 +18,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from formcheck.config import settings
 from formcheck.landmarks import LEG, LEG_SWAP, hip_mid
+from formcheck.results import Doubt
 
 _LEG_L = np.array(LEG["L"][1:])  # knee, ankle, heel, toe
 _LEG_R = np.array(LEG["R"][1:])
@@ -157,6 +158,86 @@ class _quiet:
 
     def __exit__(self, *exc: object) -> None:
         self._w.__exit__(*exc)
+
+
+def implausible_runs(t_s: np.ndarray, rel_px: np.ndarray, leg_px: float, max_speed_leg_s: float,
+                     min_run_s: float) -> np.ndarray:
+    """Samples of a landmark track that sit in a run too short to be a real movement.
+
+    The track (``rel_px`` [T, 2], a landmark relative to the hip midpoint, image px) is cut
+    wherever it moves faster than ``max_speed_leg_s`` leg lengths per second between two
+    samples (real time ``t_s``): no knee or foot moves that fast relative to the pelvis (a
+    sprinter's swing foot, the fastest, about ten leg lengths per second).  Runs between
+    cuts that last under ``min_run_s`` are the pose model jumping between the feet or onto
+    nothing.  In real time, so the rule is the same at any frame rate; at 30 fps only a
+    lone sample between two such jumps counts.
+
+    Returns [T] bool, True for the samples in such runs (missing samples are never flagged).
+    """
+    bad = np.zeros(rel_px.shape[0], dtype=bool)
+    fin = np.flatnonzero(np.isfinite(rel_px).all(axis=1))
+    if fin.size < 3 or not np.isfinite(leg_px) or leg_px <= 0:
+        return bad
+    t, r = t_s[fin], rel_px[fin]
+    speed = np.linalg.norm(np.diff(r, axis=0), axis=1) / leg_px / np.maximum(np.diff(t), 1e-9)
+    cuts = np.flatnonzero(speed > max_speed_leg_s) + 1
+    edges = np.concatenate([[0], cuts, [fin.size]])
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        if a == 0 or b == fin.size:
+            continue  # a run at either end of the track may continue beyond it
+        # a run spans half an interval beyond its first and last samples (a lone sample at
+        # fps f lasts 1/f)
+        span = 0.5 * (t[b] - t[a - 1]) + 0.5 * (t[b - 1] - t[a])
+        if span < min_run_s:
+            bad[fin[a:b]] = True
+    return bad
+
+
+def leg_jump_share(t_s: np.ndarray, xy_px: np.ndarray) -> float:
+    """Share (0-1) of the leg landmarks' samples (knee, ankle, heel, toe of both legs, after
+    the identity repair, :func:`repair_leg_identity`) that :func:`implausible_runs` flags,
+    with the ``[signals]`` settings ``max_speed_leg_s`` and ``min_run_s``: how often the
+    model's legs jump about rather than move.  Measured: 0-0.2 % of samples on the two
+    labelled 30 fps clips (up to 3 % on the other shared clips), 39 % on the slowed lab clip
+    (with --slowmo 9), where for about a third of every step the swinging foot's points jump
+    50-150 px between frames while the foot moves about 5 px (docs/validation.md).
+    NaN if no leg is seen."""
+    cfg = settings()["signals"]
+    xy = np.asarray(xy_px, dtype=np.float64)
+    if xy.shape[0] < 3:
+        return float("nan")
+    swapped = repair_leg_identity(xy)  # a label swap is repaired, not a jump
+    if swapped.any():
+        xy[swapped] = xy[swapped][:, LEG_SWAP]
+    hip = hip_mid(xy)
+    with np.errstate(invalid="ignore"), _quiet():
+        leg = float(np.nanmedian(np.concatenate([
+            np.linalg.norm(xy[:, c[0]] - xy[:, LEG[s][0]], axis=1)
+            + np.linalg.norm(xy[:, c[1]] - xy[:, c[0]], axis=1)
+            for s, c in (("L", _LEG_L), ("R", _LEG_R))])))
+    flagged = seen = 0
+    for j in np.concatenate([_LEG_L, _LEG_R]):
+        rel = xy[:, j] - hip
+        seen += int(np.isfinite(rel).all(axis=1).sum())
+        flagged += int(implausible_runs(t_s, rel, leg, cfg["max_speed_leg_s"],
+                                        cfg["min_run_s"]).sum())
+    return flagged / seen if seen else float("nan")
+
+
+def landmark_jump_doubts(t_s: np.ndarray, xy_px: np.ndarray) -> tuple[Doubt, ...]:
+    """A doubt on the per-step events and angles (``[doubts] landmark_jumps``) when more than
+    ``[gates] max_leg_jump_share`` of the raw leg landmarks jump about (:func:`leg_jump_share`;
+    ``t_s`` real time, ``xy_px`` the runner's raw landmarks)."""
+    share = leg_jump_share(t_s, xy_px)
+    limit = settings()["gates"]["max_leg_jump_share"]
+    if not np.isfinite(share) or share <= limit:
+        return ()
+    msg = (f"the pose model's leg landmarks jump between the feet (or off them) in "
+           f"{100 * share:.0f} % of samples, faster than any foot moves: contacts, toe-offs "
+           "and the angles read at them are unreliable in this clip")
+    return (Doubt(msg, f"not assessed: the leg landmarks jump about in {100 * share:.0f} % of "
+                       "samples, so the steps' contacts are not reliably found",
+                  tuple(settings()["doubts"]["landmark_jumps"]), "landmarks_jump"),)
 
 
 def _interp_short_gaps(t: np.ndarray, y: np.ndarray, grid: np.ndarray, max_gap_s: float
