@@ -67,7 +67,7 @@ def test_report_noise_is_what_mdc_computes_from_its_steps(which: str,
                                                           request: pytest.FixtureRequest
                                                           ) -> None:
     _, rep = request.getfixturevalue(which)
-    assert rep["schema_version"] == "1.5" and "bootstrap" in rep["noise_method"]
+    assert rep["schema_version"] == "1.6" and "bootstrap" in rep["noise_method"]
     expect = mdc.metric_noise(_without_noise(rep))  # from the report's own steps table
     with_se = 0
     for k, m in rep["metrics"].items():

@@ -210,7 +210,7 @@ def analyze_pose(pose: PoseSeries, options: Options | None = None) -> Analysis:
     vinfo = gait.classify(clean, vinfo, ev, cadence_spm(ev)[0], options.gait)
     plausible = view.body_plausible_share(pose.xy_px)  # undetected frames are NaN: skipped
     camera = view.vertical_travel_doubts(pose.xy_px, vinfo) + signals.landmark_jump_doubts(
-        pose.t_s, pose.xy_px)
+        clean.leg_jump_share)
     level_clean = level_mod.apply(clean, lv, centre)
     met = metrics_mod.compute(level_clean, vinfo, ev, height_cm=options.height_cm,
                               detection_rate=det_rate, body_plausible=plausible,

@@ -36,6 +36,8 @@ class CleanSeries:
         leg_swapped: [N] True where the legs' labels were swapped back by the repair.
         n_swaps_repaired: number of raw frames whose leg labels were corrected.
         n_outliers: number of coordinates rejected by the Hampel filter.
+        leg_jump_share: share of the raw leg landmarks' samples that jump about
+            (:func:`leg_jump_share`, 0-1; NaN if not known).
     """
 
     t_s: np.ndarray
@@ -45,6 +47,7 @@ class CleanSeries:
     leg_swapped: np.ndarray
     n_swaps_repaired: int
     n_outliers: int
+    leg_jump_share: float = float("nan")
 
     @property
     def n(self) -> int:
@@ -193,7 +196,8 @@ def implausible_runs(t_s: np.ndarray, rel_px: np.ndarray, leg_px: float, max_spe
     return bad
 
 
-def leg_jump_share(t_s: np.ndarray, xy_px: np.ndarray) -> float:
+def leg_jump_share(t_s: np.ndarray, xy_px: np.ndarray, swapped: np.ndarray | None = None
+                   ) -> float:
     """Share (0-1) of the leg landmarks' samples (knee, ankle, heel, toe of both legs, after
     the identity repair, :func:`repair_leg_identity`) that :func:`implausible_runs` flags,
     with the ``[signals]`` settings ``max_speed_leg_s`` and ``min_run_s``: how often the
@@ -201,34 +205,35 @@ def leg_jump_share(t_s: np.ndarray, xy_px: np.ndarray) -> float:
     labelled 30 fps clips (up to 3 % on the other shared clips), 39 % on the slowed lab clip
     (with --slowmo 9), where for about a third of every step the swinging foot's points jump
     50-150 px between frames while the foot moves about 5 px (docs/validation.md).
-    NaN if no leg is seen."""
+    ``swapped`` [T]: the repair's result when already known.  NaN if no leg is seen."""
     cfg = settings()["signals"]
-    xy = np.asarray(xy_px, dtype=np.float64)
-    if xy.shape[0] < 3:
+    if xy_px.shape[0] < 3:
         return float("nan")
-    swapped = repair_leg_identity(xy)  # a label swap is repaired, not a jump
+    if swapped is None:  # a label swap is repaired, not a jump
+        swapped = repair_leg_identity(xy_px)
+    hip = hip_mid(xy_px).astype(np.float64)
+    # each leg's knee, ankle, heel, toe (float64 copies: the caller's array is not touched)
+    legs = {s: xy_px[:, c].astype(np.float64) for s, c in (("L", _LEG_L), ("R", _LEG_R))}
     if swapped.any():
-        xy[swapped] = xy[swapped][:, LEG_SWAP]
-    hip = hip_mid(xy)
+        legs["L"][swapped], legs["R"][swapped] = legs["R"][swapped], legs["L"][swapped].copy()
     with np.errstate(invalid="ignore"), _quiet():
         leg = float(np.nanmedian(np.concatenate([
-            np.linalg.norm(xy[:, c[0]] - xy[:, LEG[s][0]], axis=1)
-            + np.linalg.norm(xy[:, c[1]] - xy[:, c[0]], axis=1)
-            for s, c in (("L", _LEG_L), ("R", _LEG_R))])))
+            np.linalg.norm(legs[s][:, 0] - xy_px[:, LEG[s][0]], axis=1)
+            + np.linalg.norm(legs[s][:, 1] - legs[s][:, 0], axis=1) for s in ("L", "R")])))
     flagged = seen = 0
-    for j in np.concatenate([_LEG_L, _LEG_R]):
-        rel = xy[:, j] - hip
-        seen += int(np.isfinite(rel).all(axis=1).sum())
-        flagged += int(implausible_runs(t_s, rel, leg, cfg["max_speed_leg_s"],
-                                        cfg["min_run_s"]).sum())
+    for pts in legs.values():
+        for k in range(pts.shape[1]):
+            rel = pts[:, k] - hip
+            seen += int(np.isfinite(rel).all(axis=1).sum())
+            flagged += int(implausible_runs(t_s, rel, leg, cfg["max_speed_leg_s"],
+                                            cfg["min_run_s"]).sum())
     return flagged / seen if seen else float("nan")
 
 
-def landmark_jump_doubts(t_s: np.ndarray, xy_px: np.ndarray) -> tuple[Doubt, ...]:
+def landmark_jump_doubts(share: float) -> tuple[Doubt, ...]:
     """A doubt on the per-step events and angles (``[doubts] landmark_jumps``) when more than
-    ``[gates] max_leg_jump_share`` of the raw leg landmarks jump about (:func:`leg_jump_share`;
-    ``t_s`` real time, ``xy_px`` the runner's raw landmarks)."""
-    share = leg_jump_share(t_s, xy_px)
+    ``[gates] max_leg_jump_share`` of the raw leg landmarks jump about (``share``:
+    :func:`leg_jump_share`, e.g. :attr:`CleanSeries.leg_jump_share`)."""
     limit = settings()["gates"]["max_leg_jump_share"]
     if not np.isfinite(share) or share <= limit:
         return ()
@@ -333,8 +338,10 @@ def clean(t_s: np.ndarray, xy_px: np.ndarray, visibility: np.ndarray,
             vis_g[:, j] = vis
     sw = (np.interp(grid, t_s, swapped.astype(float)) > 0.5) if T >= 2 else swapped.copy()
     vis_g[~np.isfinite(out[:, :, 0])] = 0.0
+    jumps = leg_jump_share(t_s, xy_px, swapped) if T >= 3 else float("nan")
     return CleanSeries(t_s=grid, xy_px=out, visibility=vis_g, fps=fps, leg_swapped=sw,
-                       n_swaps_repaired=int(swapped.sum()), n_outliers=n_out)
+                       n_swaps_repaired=int(swapped.sum()), n_outliers=n_out,
+                       leg_jump_share=jumps)
 
 
 def swap_legs(series: CleanSeries, mask: np.ndarray) -> CleanSeries:

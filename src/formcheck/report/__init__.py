@@ -20,8 +20,9 @@ SCHEMA_NAME = "formcheck.report"
 #: 1.3: metrics[].noise (SE, MDC95, between-session floor) and noise_method; 1.4: scale (the
 #: image scale at the runner), the speed metrics, setting "pan"; 1.5: steps[].ic_frame and
 #: to_frame (the first video frame showing the foot down / off), camera (the camera's roll
-#: the angles were corrected for, formcheck.level)
-SCHEMA_VERSION = "1.5"
+#: the angles were corrected for, formcheck.level); 1.6: quality.leg_jump_share (the share of
+#: the leg landmarks' samples that jump about, formcheck.signals.leg_jump_share)
+SCHEMA_VERSION = "1.6"
 
 
 def _clean(o: Any) -> Any:
@@ -70,6 +71,7 @@ def build_report(analysis: Any, video_info: dict[str, Any] | None = None,
             "fps_real": met.fps_real,
             "leg_swaps_repaired": a.clean.n_swaps_repaired,
             "outliers_rejected": a.clean.n_outliers,
+            "leg_jump_share": getattr(a.clean, "leg_jump_share", float("nan")),
             "steps_detected": ev.n,
             "steps_rejected": ev.n_rejected,
             "side_label_agreement": ev.label_agreement,

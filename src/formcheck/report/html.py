@@ -272,6 +272,8 @@ def render_html(analysis: Analysis, rep: dict[str, Any]) -> str:
     quality = [
         ("Leg-label swaps repaired", q.get("leg_swaps_repaired")),
         ("Outlier coordinates rejected", q.get("outliers_rejected")),
+        ("Leg landmarks jumping about", None if q.get("leg_jump_share") is None
+         else f"{fmt_num(100 * q['leg_jump_share'], 1)} % of samples"),
         ("Left/right label agreement", None if q.get("side_label_agreement") is None
          else f"{fmt_num(100 * q['side_label_agreement'], 0)} %"),
         ("Cadence from the body's rhythm", None if q.get("spectral_cadence_spm") is None
