@@ -63,6 +63,10 @@ def main() -> None:
               f"{s.ic_inst['mae']:5.2f} {s.ic_inst['p95']:5.1f} {pct(s.ic_inst['within1'])} "
               f"{'':5s} | {s.to_inst['bias']:+7.2f} {s.to_inst['mae']:5.2f} "
               f"{s.to_inst['p95']:5.1f} {pct(s.to_inst['within1'])} |")
+        print(f"{'  (leg landmarks jumping about)':32s} {'':11s} | "
+              f"{100 * an.clean.leg_jump_share:5.1f} % of samples"
+              + ("  -> per-step values not assessed" if any(
+                  d.kind == "landmarks_jump" for d in an.metrics.doubts) else ""))
     print("(frames are video frames: formcheck's first frame showing the event, as the labels "
           "are defined;\n the indented line compares the sub-frame instants, which read about "
           "half a frame early by construction;\n contact ms is real time: bias (mean absolute "
