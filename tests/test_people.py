@@ -186,16 +186,19 @@ def test_a_person_with_feet_out_of_frame_is_not_the_runner(composites: dict) -> 
     np.testing.assert_allclose(np.nanmedian(hip_x(b.pose)), np.nanmedian(hip_x(a.pose)))
 
 
-def test_lone_runner_keeps_the_tracking_landmarks(pose_of) -> None:
+@pytest.mark.parametrize("slowmo", [1.0, 9.0])
+def test_lone_runner_keeps_the_tracking_landmarks(pose_of, slowmo: float) -> None:
     """Asked for several people, the model re-detects everyone in every frame and a lone
     runner's landmarks change (worse contact timing); run_pose keeps the one-person tracking
     run's landmarks when the census finds that person is the runner: the same numbers as
-    with --max-people 1."""
+    with --max-people 1.  Also with --slowmo (the census rate is in video time: it once
+    took the real frame rate times the factor and, on a 9x clip, saw 4 frames)."""
     from formcheck.api import run_pose
 
-    pose = run_pose(SAMPLE, Options(), progress=False)
+    pose = run_pose(SAMPLE, Options(slowmo=slowmo), progress=False)
     assert pose.people is not None  # the census was taken
-    a, b = analyze_pose(pose), analyze_pose(pose_of(SAMPLE))
+    a = analyze_pose(pose, Options(slowmo=slowmo))
+    b = analyze_pose(pose_of(SAMPLE, slowmo=slowmo), Options(slowmo=slowmo))
     assert a.people.from_tracking and a.people.n_people == 1
     np.testing.assert_array_equal(a.pose.xy_px, b.pose.xy_px)
     for mid in ("cadence_spm", "contact_time_ms", "duty_factor_pct", "overstride_pct_leg"):

@@ -134,7 +134,10 @@ def run_pose(path: str | os.PathLike[str], options: Options, progress: bool | No
     from formcheck.video import iter_frames, probe
 
     info = probe(path, slowmo=options.slowmo)
-    fps = main.fps_real * options.slowmo if main.n_frames > 1 else 30.0  # video frames/s
+    # video frames/s: the series' times are real time, which --slowmo FACTOR makes FACTOR x
+    # faster than the video's (multiplying here took one census frame in 81 on a 9x clip,
+    # missed the runner and so re-ran the model with several people per frame: worse landmarks)
+    fps = main.fps_real / options.slowmo if main.n_frames > 1 else 30.0
     step = max(1, int(round(fps / float(settings()["people"]["census_hz"]))))
     frames = (fr for fr in iter_frames(path, slowmo=options.slowmo,
                                        max_side_px=options.model_side_px)
