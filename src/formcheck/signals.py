@@ -238,10 +238,10 @@ def landmark_jump_doubts(share: float) -> tuple[Doubt, ...]:
     if not np.isfinite(share) or share <= limit:
         return ()
     msg = (f"the pose model's leg landmarks jump between the feet (or off them) in "
-           f"{100 * share:.0f} % of samples, faster than any foot moves: contacts, toe-offs "
-           "and the angles read at them are unreliable in this clip")
+           f"{100 * share:.0f} % of samples, faster than any foot moves: steps, contacts, "
+           "toe-offs and the angles read at them are unreliable in this clip")
     return (Doubt(msg, f"not assessed: the leg landmarks jump about in {100 * share:.0f} % of "
-                       "samples, so the steps' contacts are not reliably found",
+                       "samples, so the steps and their contacts are not reliably found",
                   tuple(settings()["doubts"]["landmark_jumps"]), "landmarks_jump"),)
 
 
