@@ -44,6 +44,9 @@ def test_treadmill_events_match_labels(pose_of) -> None:
     assert s.to_inst["bias"] >= -1.3 and s.to_inst["mae"] <= 2.3, s.to_inst
     assert abs(ct["bias"]) <= 30.0, ct
     assert s.strike_agreement >= 0.9  # goal; every labelled landing is rearfoot
+    # 31 of 33 today (94 %); 30 (91 %) while the previous stance's swap mask could cover the
+    # frame before a contact (the landing at 3.04 s then read -30 deg, between two feet)
+    assert s.strike_agreement >= 31 / 33 - 1e-9, s.strike_agree
     assert s.side_agreement >= 0.95 and s.side_confident.all()
     assert abs(an.metrics.summaries["cadence_spm"].value - 168.9) <= 0.5
 

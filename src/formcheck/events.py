@@ -75,8 +75,10 @@ class Events:
         n_rejected: number of steps rejected by the checks.
         notes: human-readable notes on what was rejected and why.
         stance_swap: [N] bool on the clean series' grid: frames of a stance whose foot is
-            held by the other leg's landmarks (found by :func:`_track_stance`); swapping the
-            legs' labels there makes ``chain`` hold the stance foot for the whole stance.
+            held by the other leg's landmarks (found by :func:`_track_stance`), from its
+            contact to its toe-off but never into the sample before the next contact;
+            swapping the legs' labels there makes ``chain`` hold the stance foot for the
+            whole stance.
         side_confident: [K] bool: the step's side (``foot``) rests on reliable evidence
             (camera geometry, or consistent leg labels; see :func:`_assign_sides`).
         ic_frame, to_frame: [K] int: the events at the video's own resolution, set by
@@ -305,6 +307,9 @@ def detect(clean: CleanSeries, view: ViewInfo) -> Events:
     ic, anc, feet, to, refined, ground = [], [], [], [], [], []
     n = t.size
     swap = np.zeros(n, dtype=bool)
+    # per stance: (IC time, first frame, whether each frame from there on is held by the other
+    # leg's landmarks), merged into ``swap`` once every contact is known
+    stance_held: list[tuple[float, int, np.ndarray]] = []
     # the landing foot's points over one step's window, NaN elsewhere (reset after each step)
     heel_y, toe_y, toe_x, heel_x = np.full((4, n), np.nan)
     for p, s in anchors:
@@ -330,7 +335,7 @@ def detect(clean: CleanSeries, view: ViewInfo) -> Events:
             i_end = int(np.searchsorted(t, t_to)) if np.isfinite(t_to) else i_ic + int(
                 0.4 * period)
             a_, b_ = max(lo, min(i_ic, p)), min(hi, i_end)
-            swap[a_:b_ + 1] |= sel[a_ - lo:b_ - lo + 1] != s
+            stance_held.append((t_ic, a_, sel[a_ - lo:b_ - lo + 1] != s))
         if not ok_ic:
             continue  # the foot never reached the ground near this peak: not a contact
         ic.append(t_ic)
@@ -340,6 +345,17 @@ def detect(clean: CleanSeries, view: ViewInfo) -> Events:
         to.append(t_to)
         refined.append(ok_ic)
         ground.append(g)
+    # A stance's frames held by the other leg's landmarks end before the next contact's
+    # frames begin: the sample before the next IC is interpolated with that contact's, and
+    # swapping it for the previous stance (whose toe-off can come within a frame of the next
+    # contact) read the foot angle at that contact between the two feet
+    # (treadmill_side_30fps.mp4: -30 deg on a rearfoot landing; docs/validation.md).
+    stance_held.sort(key=lambda x: x[0])
+    for k, (_t0, a_, held) in enumerate(stance_held):
+        b_ = a_ + held.size
+        if k + 1 < len(stance_held) and np.isfinite(stance_held[k + 1][0]):
+            b_ = min(b_, max(a_, int(np.searchsorted(t, stance_held[k + 1][0])) - 1))
+        swap[a_:b_] |= held[:b_ - a_]
     if not ic:
         return Events.empty(f0, ratio, "no foot contacts found")
     order = np.argsort(ic)
