@@ -182,11 +182,15 @@ def load(folder: str | Path) -> ExportSource:
     return from_analysis(analysis, rep, steps=steps, where=folder)
 
 
-def _step_starts(ic_t_s: np.ndarray, to_t_s: np.ndarray) -> np.ndarray:
+def _step_starts(ic_t_s: np.ndarray, to_t_s: np.ndarray, t_s: np.ndarray) -> np.ndarray:
     """[K] time (s) from which step i's leg labelling holds: mid-flight, halfway between the
     previous step's toe-off and this initial contact, so that both stances (and the frames
     around each contact that its values are interpolated from) have their own step's labels;
-    a tenth of the step before the contact when the toe-off is unknown or after it."""
+    a tenth of the step before the contact when the toe-off is unknown or after it.  At the
+    latest the frame (``t_s``, the series' times) at or before the contact: where the
+    previous toe-off comes within a frame of it, the contact's frames are its own step's (as
+    the report reads them: events.detect ends a stance's relabelled frames before the next
+    contact), else its value would be read half from the other leg."""
     start = np.array(ic_t_s, dtype=float)
     for i in range(1, start.size):
         to = to_t_s[i - 1]
@@ -194,6 +198,9 @@ def _step_starts(ic_t_s: np.ndarray, to_t_s: np.ndarray) -> np.ndarray:
             start[i] = (to + ic_t_s[i]) / 2
         else:
             start[i] = ic_t_s[i] - 0.1 * (ic_t_s[i] - ic_t_s[i - 1])
+        j = int(np.searchsorted(t_s, ic_t_s[i], side="right")) - 1
+        if j >= 0:
+            start[i] = min(start[i], float(t_s[j]))
     return start
 
 
@@ -221,7 +228,7 @@ def from_analysis(analysis: Any, report: dict[str, Any], steps: tuple[Step, ...]
     mism = np.array([str(c) != str(f) for c, f in zip(ev.chain, ev.foot, strict=True)])
     mask = np.zeros(t.size, dtype=bool)
     if ev.n:
-        k = np.searchsorted(_step_starts(ev.ic_t_s, ev.to_t_s), t, side="right") - 1
+        k = np.searchsorted(_step_starts(ev.ic_t_s, ev.to_t_s, t), t, side="right") - 1
         mask = mism[np.clip(k, 0, ev.n - 1)]
     xy = np.array(clean.xy_px, dtype=float)
     xy[mask] = xy[mask][:, WHOLE_LEG_SWAP]
