@@ -251,21 +251,22 @@ def _halves(sample_halves: Any) -> compare.Comparison:
 
 
 def test_real_clip_halves_no_change(sample_halves: Any) -> None:
-    """The two halves of the sample (one runner, one session): no change in any metric
-    (contact-time asymmetry: see the next test)."""
+    """The two halves of the sample (one runner, one session): no change in any metric."""
     c = _halves(sample_halves)
     assert c.same_session  # windows of one file: only the clips' own noise applies
     got = {k: x.verdict for k, x in c.changes[0].items() if x.verdict != compare.CANNOT}
     assert {"cadence_spm", "overstride_pct_leg", "trunk_lean_deg"} <= got.keys()
     changed = {k: (c.changes[0][k].change, c.changes[0][k].threshold) for k, v in got.items()
-               if v == compare.CHANGED and k != "contact_time_asymmetry_pct"}
+               if v == compare.CHANGED}
     assert changed == {}
 
 
-@pytest.mark.xfail(strict=True, reason="in the sample's second half half of the left "
-                   "contacts are timed 100-200 ms (the right ones ~335 ms): contact timing "
-                   "at 30 fps, flagged low confidence in the report, not noise the steps show")
 def test_real_clip_halves_contact_time_asymmetry(sample_halves: Any) -> None:
+    """Contact-time asymmetry does not change between the sample's halves either, and the
+    report's low confidence (30 fps) is carried along.  Until toe-off was read at the foot's
+    roll-off pivot, half the left contacts of the second half were timed 100-200 ms (the
+    right ones ~335 ms; labels 270-330) and this read "changed"; now one step per half is
+    short (171-225 ms) and the change is 3.2 % against a 9.9 % threshold."""
     x = _halves(sample_halves).changes[0]["contact_time_asymmetry_pct"]
     assert x.caution  # the report's own low confidence is carried along
     assert x.verdict != compare.CHANGED

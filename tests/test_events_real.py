@@ -38,11 +38,14 @@ def test_treadmill_events_match_labels(pose_of) -> None:
     # the sub-frame instants: an estimate of the true instant sits half a frame before a
     # first-frame label on average, so unbiased = within [-1, 0] frames of the labels
     assert LABEL_CONVENTION_FR[0] <= s.ic_inst["bias"] <= LABEL_CONVENTION_FR[1], s.ic_inst
-    # toe-off used to be found ~2 frames early (contact time -74 ms); goal (TO MAE <= 1 frame,
-    # contact bias +/-15 ms) not met: a few toe-offs are 4-8 frames off (docs/validation.md).
-    # Guarded at today's level on the instants, where the guard was set (frames: MAE 2.32)
-    assert s.to_inst["bias"] >= -1.3 and s.to_inst["mae"] <= 2.3, s.to_inst
-    assert abs(ct["bias"]) <= 30.0, ct
+    # toe-off used to be found ~2 frames early (contact time -74 ms), then, with the toe's
+    # speed relative to the ground, 2.32 frames MAE (a few steps 4-8 frames off) and -19 ms.
+    # Contact-time goal (+/-15 ms) met since toe-off is read at the foot's roll-off pivot
+    # (-5 ms); TO MAE goal (<= 1 frame) not met by a little (1.05: four steps at leg
+    # crossings 2.5-4.5 frames early, docs/validation.md): guarded at today's level
+    assert abs(ct["bias"]) <= 15.0, ct
+    assert abs(s.to["bias"]) <= 0.5 and s.to["mae"] <= 1.1, s.to
+    assert LABEL_CONVENTION_FR[0] <= s.to_inst["bias"] <= LABEL_CONVENTION_FR[1], s.to_inst
     assert s.strike_agreement >= 0.9  # goal; every labelled landing is rearfoot
     # 31 of 33 today (94 %); 30 (91 %) while the previous stance's swap mask could cover the
     # frame before a contact (the landing at 3.04 s then read -30 deg, between two feet)
@@ -59,11 +62,12 @@ def test_outdoor_pace_events_match_labels(pose_of) -> None:
     # goal met: IC MAE <= 0.7 frame, >= 80 % within +/-1 frame (first frames, as labelled)
     assert ic["mae"] <= 0.7 and ic["within1"] >= 0.8, ic
     assert LABEL_CONVENTION_FR[0] <= s.ic_inst["bias"] <= LABEL_CONVENTION_FR[1], s.ic_inst
-    # goals TO MAE <= 1 frame and contact +/-15 ms not met on this clip's 20-25 px barefoot
-    # feet; guarded at today's level on the instants, where the guard was set (was: IC 1.10,
-    # TO 0.92, -53 ms; first frames: TO MAE 1.47)
-    assert abs(s.to_inst["bias"]) <= 0.8 and s.to_inst["mae"] <= 1.4, s.to_inst
-    assert abs(ct["bias"]) <= 30.0, ct
+    # goals TO MAE <= 1 frame and contact +/-15 ms met since toe-off is read at the foot's
+    # roll-off pivot (0.90 frame, +10 ms; were 1.47 frames, +22 ms with the toe's speed
+    # relative to the ground, and TO 0.92, -53 ms with its height)
+    assert abs(ct["bias"]) <= 15.0, ct
+    assert abs(s.to["bias"]) <= 0.5 and s.to["mae"] <= 1.0, s.to
+    assert LABEL_CONVENTION_FR[0] <= s.to_inst["bias"] <= LABEL_CONVENTION_FR[1], s.to_inst
     assert s.side_agreement >= 0.95
 
 

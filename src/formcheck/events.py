@@ -327,7 +327,8 @@ def detect(clean: CleanSeries, view: ViewInfo) -> Events:
             toe_y[lo:hi + 1] = xy[lo:hi + 1, FOOT[s][2], 1]
         t_ic, ok_ic, i_ic, t_to, g = _refine(t, heel_y, toe_y, p, period, sagittal, tol,
                                              toe_x if sagittal else None,
-                                             heel_x if sagittal else None)
+                                             heel_x if sagittal else None,
+                                             d * hip[:, 0] if sagittal else None)
         for buf in (heel_y, toe_y, toe_x, heel_x):
             buf[lo:hi + 1] = np.nan
         if ok_ic and sagittal:

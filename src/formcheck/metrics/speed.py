@@ -4,8 +4,8 @@
 
 * **treadmill** (the camera stands still beside it): the belt's speed, i.e. the stance foot's
   backward image velocity while it is flat on the belt (heel, ankle and toe landmarks, the
-  samples between ``[speed] belt_window`` fractions of the contact pooled, median), over the
-  image scale.  OpenCap reads belt speed the same way (mean ankle velocity over 10-70 % of
+  samples between ``[speed] belt_window`` fractions of the contact, 20-65 %, pooled, median),
+  over the image scale.  OpenCap reads belt speed the same way (mean ankle velocity over 10-70 % of
   stance, research.md).  On a treadmill the runner's speed over the belt *is* the belt's.
 * **overground** (static camera, the runner crosses the frame): the hip midpoint's horizontal
   travel from the step's first contact to its last, over the time between them.  The stance
