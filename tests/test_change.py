@@ -266,7 +266,7 @@ def test_real_clip_halves_contact_time_asymmetry(sample_halves: Any) -> None:
     report's low confidence (30 fps) is carried along.  Until toe-off was read at the foot's
     roll-off pivot, half the left contacts of the second half were timed 100-200 ms (the
     right ones ~335 ms; labels 270-330) and this read "changed"; now one step per half is
-    short (171-225 ms) and the change is 3.2 % against a 9.9 % threshold."""
+    short (171-218 ms) and the change is 3.2 % against a 9.7 % threshold."""
     x = _halves(sample_halves).changes[0]["contact_time_asymmetry_pct"]
     assert x.caution  # the report's own low confidence is carried along
     assert x.verdict != compare.CHANGED

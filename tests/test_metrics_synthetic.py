@@ -308,7 +308,7 @@ def _describe(sc: EventScore) -> str:
 def test_contact_time_bias_against_truth(name: str) -> None:
     """Goal: per-step contact time (detected TO - detected IC) minus the true contact time,
     mean over every true step of the clip: signed, within +/-15 ms in every perturbation
-    (measured -12.9..+3.8 ms; overground read +17 ms until toe-off was taken at the foot's
+    (measured -6.1..+3.8 ms; overground read +17 ms until toe-off was taken at the foot's
     roll-off pivot, docs/validation.md item 7)."""
     sc = case(name).score
     assert sc.contact.n >= 0.9 * sc.n_true, _describe(sc)

@@ -152,7 +152,7 @@ def test_analyze_cli_on_sample(tmp_path):
 
 def test_camera_roll_on_real_clips_is_small_or_refused(pose_of):
     """The static-camera walking clip (the hall's floor near level) reads a small roll,
-    measured from its contacts across the frame (+0.4 +/- 0.3 deg); the treadmill sample is
+    measured from its contacts across the frame (+0.5 +/- 0.3 deg); the treadmill sample is
     not measured, with its setting found or given (--setting treadmill): on a treadmill the
     foot's travel along the belt cannot be told from its own rise and fall in stance, and the
     reason says to give --camera-roll; the hand-held pan of the pace clip, which the runner's

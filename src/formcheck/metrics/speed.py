@@ -4,7 +4,7 @@
 
 * **treadmill** (the camera stands still beside it): the belt's speed, i.e. the stance foot's
   backward image velocity while it is flat on the belt (heel, ankle and toe landmarks, the
-  samples between ``[speed] belt_window`` fractions of the contact, 20-65 %, pooled, median),
+  samples between ``[speed] belt_window`` fractions of the contact, 20-70 %, pooled, median),
   over the image scale.  OpenCap reads belt speed the same way (mean ankle velocity over 10-70 % of
   stance, research.md).  On a treadmill the runner's speed over the belt *is* the belt's.
 * **overground** (static camera, the runner crosses the frame): the hip midpoint's horizontal
