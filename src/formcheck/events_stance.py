@@ -19,6 +19,7 @@ import numpy as np
 
 from formcheck.config import settings
 from formcheck.landmarks import FOOT
+from formcheck.signals import finite_median
 
 #: The two feet (leg chains), by label.
 FEET = ("L", "R")
@@ -119,8 +120,7 @@ def _refine(t: np.ndarray, heel_y: np.ndarray, toe_y: np.ndarray, p: int, period
             # the ground's velocity is read over at least half a step of stance, so that an
             # early apparent rise (a glitch at the leg crossing) leaves enough of it
             stance_end = planted + int(0.5 * period)
-            first_up = -1  # where the toe first rose (a glitch or the toe-off)
-            first: _Rise | None = None
+            first: _Rise | None = None  # where the toe first rose (a glitch or the toe-off)
             chosen: _Rise | None = None
             for i in range(planted + 1, end):
                 if not np.isfinite(toe_y[i]):
@@ -131,7 +131,7 @@ def _refine(t: np.ndarray, heel_y: np.ndarray, toe_y: np.ndarray, p: int, period
                     thr = None if rel is None else _toe_off_threshold(
                         rel[1], hip_x, heel_x, toe_x, planted, max(i, stance_end), i, period)
                     if first is None:
-                        first_up, first = i, (i, rel, thr)
+                        first = (i, rel, thr)
                     if rel is not None and thr is not None and toe_x is not None and \
                             _recontact(toe_y, toe_x, rel[1], i, g_late - tol, period, thr):
                         continue
@@ -140,7 +140,7 @@ def _refine(t: np.ndarray, heel_y: np.ndarray, toe_y: np.ndarray, p: int, period
             # every rise came back down (or the toe was lost): no later toe-off to prefer, so
             # the first rise was it (walking: the toe lifts and settles in a long push-off)
             chosen = chosen or first
-            if chosen is not None:
+            if chosen is not None and first is not None:
                 i, rel, thr = chosen
                 t_to = _crossing(t, -toe_y, i, -(g_late - tol))
                 if rel is not None:
@@ -149,7 +149,7 @@ def _refine(t: np.ndarray, heel_y: np.ndarray, toe_y: np.ndarray, p: int, period
                                      period, tol, m, t_to)
                     # the heel's ground velocity over the stance before the toe first rose
                     # (glitch or not), as the IC rule was validated
-                    rel_ic = _relative_velocities(heel_x, toe_x, planted, first_up)
+                    rel_ic = _relative_velocities(heel_x, toe_x, planted, first[0])
                     if rel_ic is not None:
                         t_ic = _velocity_ic(t, rel_ic[0], lo, planted, period, t_ic)
     ground = float(np.nanmax([c[2] for c in cands if np.isfinite(c[2])]))
@@ -281,7 +281,8 @@ def _velocity_to(t: np.ndarray, v: np.ndarray, planted: int, i_up: int, period: 
     upward while the foot rotates and keeps the ground's horizontal velocity until the toe is
     off (foot-velocity event detection: Fellin et al. 2010; Handsaker et al. 2016).  TO is
     the first instant at which the toe's forward speed relative to the ground (``v``,
-    :func:`_relative_velocities`) exceeds ``thr`` (:func:`_toe_off_threshold`), searched from
+    :func:`_relative_velocities`) exceeds ``thr`` (:func:`_toe_off_threshold`; None: not
+    known, falls back to ``t_to``), searched from
     :data:`SUSTAIN_STEP_FRACTION` of a step before the toe rose (``i_up``, height rule): the
     stance toe's landmark can stall for a frame where the swinging foot passes it, which read
     a toe-off 4-5 frames early when the search began at mid-stance.  The speed must stay
@@ -290,11 +291,7 @@ def _velocity_to(t: np.ndarray, v: np.ndarray, planted: int, i_up: int, period: 
     1.05 against 0.98 frame).  Falls back to ``t_to`` if the velocity is not seen.
     """
     if thr is None:
-        b = min(v.size, i_up + int(0.6 * period))
-        seg = v[i_up:b]
-        if not np.isfinite(seg).any() or np.nanmax(seg) <= 0:
-            return t_to
-        thr = GROUND_SPEED_SHARE * float(np.nanmax(seg))
+        return t_to
     b = min(v.size, i_up + int(0.6 * period))
     m = max(1, int(round(SUSTAIN_STEP_FRACTION * period)))
     for j in range(max(planted + 1, i_up - m), b):
@@ -373,11 +370,6 @@ PIVOT_WINDOW_STEP_FRACTION: float = settings()["events"]["pivot_window_step_frac
 PIVOT_RANGE: tuple[float, float] = tuple(settings()["events"]["pivot_range"])  # type: ignore[assignment]
 
 
-def _median_finite(v: np.ndarray) -> float:
-    v = v[np.isfinite(v)]
-    return float(np.median(v)) if v.size else float("nan")
-
-
 def _pivot_place(heel_x: np.ndarray, heel_y: np.ndarray, toe_x: np.ndarray, toe_y: np.ndarray,
                  planted: int, i_up: int, period: float) -> float:
     """Where the foot pivots as it rolls off: the instantaneous centre of rotation on the
@@ -392,8 +384,8 @@ def _pivot_place(heel_x: np.ndarray, heel_y: np.ndarray, toe_x: np.ndarray, toe_
     at or ahead of MediaPipe's foot_index, within a foot length of it."""
     vhx, vtx = np.gradient(heel_x), np.gradient(toe_x)
     vhy, vty = np.gradient(heel_y), np.gradient(toe_y)
-    gx = _median_finite(np.concatenate([vhx[planted:i_up], vtx[planted:i_up]]))
-    gy = _median_finite(vty[planted:i_up])
+    gx = finite_median(np.concatenate([vhx[planted:i_up], vtx[planted:i_up]]))
+    gy = finite_median(vty[planted:i_up])
     if not (np.isfinite(gx) and np.isfinite(gy)) or i_up - planted < 2:
         return float("nan")
     k = max(1, int(round(PIVOT_WINDOW_STEP_FRACTION * period)))
@@ -435,14 +427,14 @@ def _pivot_to(t: np.ndarray, heel_x: np.ndarray, heel_y: np.ndarray, toe_x: np.n
     end = min(heel_x.size, i_up + int(0.6 * period))
     i_ref = int(min(max(planted + 2, np.searchsorted(t, t_to)), end - 1))
     px, py = heel_x + sv * (toe_x - heel_x), heel_y + sv * (toe_y - heel_y)
-    ux, uy = _median_finite(np.gradient(px)[planted:i_ref]), \
-        _median_finite(np.gradient(py)[planted:i_ref])
+    ux, uy = finite_median(np.gradient(px)[planted:i_ref]), \
+        finite_median(np.gradient(py)[planted:i_ref])
     if not (np.isfinite(ux) and np.isfinite(uy)):
         return t_to
     idx = np.arange(px.size) - i_ref
     pxd, pyd = px - ux * idx, py - uy * idx
     ref = slice(max(planted, i_ref - 2 * m), i_ref + 1)
-    cx, cy = _median_finite(pxd[ref]), _median_finite(pyd[ref])
+    cx, cy = finite_median(pxd[ref]), finite_median(pyd[ref])
     off = np.hypot(pxd - cx, pyd - cy)
     for j in range(max(planted + 1, i_ref - m), end):
         if not np.isfinite(off[j]):

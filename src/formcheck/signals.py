@@ -24,6 +24,12 @@ _LEG_L = np.array(LEG["L"][1:])  # knee, ankle, heel, toe
 _LEG_R = np.array(LEG["R"][1:])
 
 
+
+def finite_median(x: np.ndarray) -> float:
+    """Median of the finite values of ``x``; NaN (and no warning) if there are none."""
+    x = x[np.isfinite(x)]
+    return float(np.median(x)) if x.size else float("nan")
+
 @dataclass(frozen=True)
 class CleanSeries:
     """Cleaned landmarks on a uniform real-time grid.

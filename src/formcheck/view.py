@@ -43,7 +43,7 @@ from formcheck.landmarks import (
     shoulder_mid,
 )
 from formcheck.results import Doubt
-from formcheck.signals import CleanSeries
+from formcheck.signals import CleanSeries, finite_median
 
 
 @dataclass(frozen=True)
@@ -94,18 +94,13 @@ class ViewInfo:
         }
 
 
-def _nanmedian(x: np.ndarray) -> float:
-    x = x[np.isfinite(x)]
-    return float(np.median(x)) if x.size else float("nan")
-
-
 def leg_length_px(xy: np.ndarray) -> float:
     """Median over frames and legs of thigh + shank length (px)."""
     vals = []
     for h, k, a in (LEG["L"][:3], LEG["R"][:3]):  # hip, knee, ankle
         vals.append(np.linalg.norm(xy[:, h] - xy[:, k], axis=1)
                     + np.linalg.norm(xy[:, k] - xy[:, a], axis=1))
-    return _nanmedian(np.concatenate(vals))
+    return finite_median(np.concatenate(vals))
 
 
 def yaw_deg(world_m: np.ndarray | None) -> float:
@@ -118,7 +113,7 @@ def yaw_deg(world_m: np.ndarray | None) -> float:
     out = []
     for a, b in ((L_SHOULDER, R_SHOULDER), (L_HIP, R_HIP)):
         v = world_m[:, a] - world_m[:, b]
-        out.append(_nanmedian(np.degrees(np.arctan2(np.abs(v[:, 2]), np.abs(v[:, 0])))))
+        out.append(finite_median(np.degrees(np.arctan2(np.abs(v[:, 2]), np.abs(v[:, 0])))))
     return float(np.nanmean(out)) if np.isfinite(out).any() else float("nan")
 
 
@@ -155,14 +150,14 @@ def classify(clean: CleanSeries, view: str | None = None, direction: str | None 
     sh_c = shoulder_mid(xy)
     hip_c = hip_mid(xy)
     trunk = np.linalg.norm(sh_c - hip_c, axis=1)
-    ratio = _nanmedian((sh_w + hip_w) / (2 * trunk))
+    ratio = finite_median((sh_w + hip_w) / (2 * trunk))
     if not np.isfinite(ratio):
         guess_view = "side"
     elif ratio < g["side_max_width_ratio"]:
         guess_view = "side"
     elif ratio > g["front_min_width_ratio"]:
         # runner's left shoulder on the image right => facing the camera
-        lr = _nanmedian(np.sign(xy[:, L_SHOULDER, 0] - xy[:, R_SHOULDER, 0]))
+        lr = finite_median(np.sign(xy[:, L_SHOULDER, 0] - xy[:, R_SHOULDER, 0]))
         guess_view = "front" if lr >= 0 else "back"
     else:
         guess_view = "oblique"
@@ -171,7 +166,7 @@ def classify(clean: CleanSeries, view: str | None = None, direction: str | None 
     if guess_view == "oblique" and np.isfinite(yaw):
         big_change = np.isfinite(scale) and max(scale, 1 / scale) >= g["approach_min_scale_change"]
         if yaw <= g["front_max_yaw_deg"] or (big_change and yaw <= g["approach_max_yaw_deg"]):
-            lr = _nanmedian(np.sign(xy[:, L_SHOULDER, 0] - xy[:, R_SHOULDER, 0]))
+            lr = finite_median(np.sign(xy[:, L_SHOULDER, 0] - xy[:, R_SHOULDER, 0]))
             guess_view = "front" if lr >= 0 else "back"
     toe_dx = np.concatenate([xy[:, L_TOE, 0] - xy[:, L_HEEL, 0],
                              xy[:, R_TOE, 0] - xy[:, R_HEEL, 0]])
